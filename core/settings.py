@@ -1,0 +1,121 @@
+"""The one Settings object. Built only in entry points (CLI ``main``, ``api.app.create_app``).
+
+Every field can be set by an environment variable ``FOERDERSUCHE_<NAME>`` (upper case). The README's
+configuration table is checked against these fields by tests/test_settings_documented.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+
+
+def default_data_dir() -> Path:
+    """``<project>/data`` in a source checkout, else the user's data directory."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "foerdersuche"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FOERDERSUCHE_", extra="ignore", frozen=True)
+
+    # --- where things live
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Root of all state: embedded index, registry, raw files, models, reports.",
+    )
+
+    # --- embedding model
+    model_name: str = Field(
+        default=DEFAULT_MODEL,
+        description="sentence-transformers model name or path. The default is provisioned offline by "
+        "`foerdersuche model install`; other names are fetched from the model hub when online.",
+    )
+    model_dir: Path | None = Field(
+        default=None,
+        description="Directory of a provisioned model; default `<data_dir>/models/<model name>`.",
+    )
+    embed_batch_size: int = Field(default=16, ge=1, le=512, description="Passages per embedding batch.")
+    embed_backend: Literal["torch", "torch-int8"] = Field(
+        default="torch-int8",
+        description="How the dense model runs on the CPU: `torch` (fp32) or `torch-int8` "
+        "(dynamic int8 quantisation of the linear layers; measured in the README).",
+    )
+
+    # --- index
+    qdrant_url: str | None = Field(
+        default=None,
+        description="URL of a Qdrant server or cluster; unset = embedded Qdrant Edge in the data dir.",
+    )
+    qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
+    collection: str = Field(default="passages", description="Collection (server) / shard (Edge) name.")
+
+    # --- chunking
+    chunk_target_words: int = Field(default=120, ge=20, description="Preferred passage length in words.")
+    chunk_max_words: int = Field(default=200, ge=30, description="Hard upper bound of a passage in words.")
+    chunk_min_words: int = Field(default=40, ge=1, description="Shorter trailing pieces merge into the previous passage.")
+
+    # --- retrieval
+    search_mode: Literal["hybrid", "dense", "lexical"] = Field(default="hybrid", description="Default retrieval mode.")
+    fusion: Literal["weighted", "rrf", "dbsf"] = Field(
+        default="weighted",
+        description="How hybrid fuses dense and lexical: min-max `weighted`, or Qdrant's server-side `rrf` / `dbsf`.",
+    )
+    dense_weight: float = Field(default=0.7, ge=0.0, le=1.0, description="Dense share in weighted fusion.")
+    prefetch_limit: int = Field(default=100, ge=1, le=1000, description="Candidates per retriever before fusion.")
+    place_boost: float = Field(
+        default=0.15, ge=0.0, description="Score boost for passages about a place named in the query (soft)."
+    )
+
+    # --- ingest limits
+    max_file_bytes: int = Field(default=50_000_000, description="Files larger than this are skipped.")
+    parse_timeout_s: float = Field(default=60.0, description="Per-file parse time limit (seconds).")
+    parse_memory_mb: int = Field(default=2048, description="Per-file parse memory limit (MiB).")
+
+    # --- crawler
+    allow_private_networks: bool = Field(
+        default=False,
+        description="Let the crawler connect to private, loopback and link-local addresses (tests, intranets).",
+    )
+    user_agent: str = Field(
+        default="foerdersuche-crawler/0.1 (+https://github.com/foerdersuche; kontakt@foerdersuche.example)",
+        description="User-Agent sent by the crawler.",
+    )
+
+    # --- API
+    admin_key: str | None = Field(
+        default=None, description="API key for admin endpoints (X-API-Key); unset = admin endpoints disabled."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `foerdersuche serve` binds to.")
+    port: int = Field(default=8000, description="Port `foerdersuche serve` listens on.")
+
+    @property
+    def model_path(self) -> Path:
+        if self.model_dir is not None:
+            return self.model_dir
+        return self.data_dir / "models" / self.model_name.replace("/", "__")
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.sqlite3"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"

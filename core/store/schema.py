@@ -1,0 +1,97 @@
+"""The collection schema: how a passage and its document become a point payload, and back.
+
+Both adapters use exactly these functions, so Edge and a Qdrant server hold identical payloads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import Amount, Annotations, DocInfo, DocType, Passage
+
+# Payload fields with an index, by kind. Keyword indexes serve filters and facets.
+KEYWORD_FIELDS = (
+    "doc_id",
+    "doc_type",
+    "language",
+    "source_name",
+    "place_keys",
+    "places",
+    "programs",
+    "organisations",
+)
+INTEGER_FIELDS = ("date_int", "year", "ordinal")
+
+
+def date_int(date: str | None) -> int | None:
+    """``2021-12-03`` -> 20211203 (a sortable integer for range filters); None stays None."""
+    if not date:
+        return None
+    digits = date[:10].replace("-", "")
+    return int(digits) if len(digits) == 8 and digits.isdigit() else None
+
+
+def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
+    ann = passage.annotations
+    return {
+        "passage_id": passage.passage_id,
+        "doc_id": passage.doc_id,
+        "ordinal": passage.ordinal,
+        "text": passage.text,
+        "char_start": passage.char_start,
+        "char_end": passage.char_end,
+        "page": passage.page,
+        "heading_path": list(passage.heading_path),
+        "places": list(ann.places),
+        "place_keys": list(ann.place_keys),
+        "programs": list(ann.programs),
+        "organisations": list(ann.organisations),
+        "amounts": [{"euros": a.euros, "text": a.text} for a in ann.amounts],
+        "dates": list(ann.dates),
+        "source": doc.source,
+        "url": doc.url,
+        "title": doc.title,
+        "doc_type": doc.doc_type.value,
+        "date": doc.date,
+        "date_int": date_int(doc.date),
+        "year": int(doc.date[:4]) if doc.date and doc.date[:4].isdigit() else None,
+        "language": doc.language,
+        "source_name": doc.source_name,
+        "content_hash": doc.content_hash,
+        "near_duplicate_of": doc.near_duplicate_of,
+    }
+
+
+def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
+    ann = Annotations(
+        places=tuple(payload.get("places") or ()),
+        place_keys=tuple(payload.get("place_keys") or ()),
+        programs=tuple(payload.get("programs") or ()),
+        organisations=tuple(payload.get("organisations") or ()),
+        amounts=tuple(Amount(euros=float(a["euros"]), text=str(a["text"])) for a in payload.get("amounts") or ()),
+        dates=tuple(payload.get("dates") or ()),
+    )
+    passage = Passage(
+        passage_id=payload["passage_id"],
+        doc_id=payload["doc_id"],
+        ordinal=int(payload["ordinal"]),
+        text=payload["text"],
+        char_start=int(payload["char_start"]),
+        char_end=int(payload["char_end"]),
+        page=payload.get("page"),
+        heading_path=tuple(payload.get("heading_path") or ()),
+        annotations=ann,
+    )
+    doc = DocInfo(
+        doc_id=payload["doc_id"],
+        source=payload["source"],
+        title=payload["title"],
+        doc_type=DocType(payload.get("doc_type") or DocType.OTHER),
+        date=payload.get("date"),
+        language=payload.get("language"),
+        url=payload.get("url"),
+        source_name=payload.get("source_name"),
+        content_hash=payload.get("content_hash") or "",
+        near_duplicate_of=payload.get("near_duplicate_of"),
+    )
+    return passage, doc
