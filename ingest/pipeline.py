@@ -1,0 +1,296 @@
+"""The ingest run: sources -> parse (isolated) -> chunk -> enrich -> embed -> write to the index.
+
+Failures are data: every input ends as one ``FileResult`` with a status and a reason; nothing is
+dropped silently and one bad file never aborts the run. Crash-safety: a source is marked
+``indexing`` in the registry before its points are written and gets its final status after, so an
+interrupted run redoes exactly the unfinished sources; stable point ids make the redo overwrite
+instead of duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from core.analysis import AnalyserConfig, passage_vector
+from core.embedding import Embedder
+from core.errors import ParseError
+from core.gazetteer import Gazetteer
+from core.ids import content_hash, doc_id_for
+from core.models import DocInfo, Document, FileStatus, Passage
+from core.rawstore import RawStore
+from core.registry import INDEXING, Registry
+from core.settings import PROJECT_ROOT, Settings
+from core.store.base import IndexPoint, Store
+from ingest.chunk import ChunkOptions, chunk
+from ingest.enrich import annotate
+
+SUPPORTED_SUFFIXES = (".html", ".htm", ".pdf", ".txt", ".md")
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One thing to ingest: a local file or fetched bytes, with where it came from."""
+
+    source: str
+    path: Path | None = None
+    data: bytes | None = None
+    url: str | None = None
+    content_type: str | None = None
+    source_name: str | None = None
+
+    @property
+    def suffix(self) -> str | None:
+        name = self.path.name if self.path else (self.url or self.source)
+        return Path(name.split("?", 1)[0]).suffix.lower() or None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: str
+    status: FileStatus
+    reason: str | None
+    passages: int = 0
+    doc_id: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    files: tuple[FileResult, ...]
+    seconds: float
+    passages_written: int = 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.status.value] = out.get(f.status.value, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "files": [{**asdict(f), "status": f.status.value} for f in self.files],
+            "counts": self.counts(),
+            "passages_written": self.passages_written,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+# A parser turns a source item (with its raw bytes) into a Document or says why it cannot.
+Parser = Callable[[SourceItem, bytes, str], "Document | ParseError"]
+
+
+def display_source(path: Path) -> str:
+    """A file's source as shown in citations: relative to the project root when inside it."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def discover(paths: Sequence[Path]) -> tuple[list[SourceItem], list[FileResult]]:
+    """Expand files and folders into source items; missing paths and unsupported files become results."""
+    items: list[SourceItem] = []
+    skipped: list[FileResult] = []
+    seen: set[Path] = set()
+
+    def add(file: Path) -> None:
+        resolved = file.resolve()
+        if resolved in seen:
+            return
+        seen.add(resolved)
+        source = display_source(file)
+        if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(FileResult(source, FileStatus.SKIPPED, f"unsupported file type {file.suffix or '(none)'!r}"))
+        else:
+            items.append(SourceItem(source=source, path=file))
+
+    for p in paths:
+        if p.is_dir():
+            for file in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+                add(file)
+        elif p.is_file():
+            add(p)
+        else:
+            skipped.append(FileResult(str(p), FileStatus.FAILED, "no such file or directory"))
+    return items, skipped
+
+
+@dataclass
+class _Pending:
+    item: SourceItem
+    doc: Document
+    passages: list[Passage]
+    raw_sha: str
+
+
+@dataclass
+class Indexer:
+    """Writes sources into the index. Holds its collaborators; built by an entry point."""
+
+    settings: Settings
+    embedder: Embedder
+    store: Store
+    registry: Registry
+    raw: RawStore
+    gazetteer: Gazetteer
+    parser: Parser
+    analyser: AnalyserConfig = field(default_factory=AnalyserConfig)
+    batch_passages: int = 64
+
+    def __post_init__(self) -> None:
+        self.store.ensure_collection(self.embedder.dim)
+
+    @property
+    def chunk_options(self) -> ChunkOptions:
+        s = self.settings
+        return ChunkOptions(target_words=s.chunk_target_words, max_words=s.chunk_max_words, min_words=s.chunk_min_words)
+
+    def ingest(
+        self,
+        items: Iterable[SourceItem],
+        *,
+        force: bool = False,
+        on_result: Callable[[FileResult], None] | None = None,
+    ) -> IngestReport:
+        """Ingest ``items``; unchanged sources (same bytes, already indexed) are skipped unless ``force``."""
+        started = time.monotonic()
+        run_id = self.registry.start_run("ingest")
+        results: list[FileResult] = []
+        written = 0
+        pending: list[_Pending] = []
+
+        def emit(result: FileResult) -> None:
+            results.append(result)
+            if on_result:
+                on_result(result)
+
+        def flush() -> None:
+            nonlocal written
+            for result in self._write(pending):
+                written += result.passages
+                emit(result)
+            pending.clear()
+
+        for item in items:
+            outcome = self._prepare(item, force)
+            if isinstance(outcome, FileResult):
+                emit(outcome)
+                continue
+            pending.append(outcome)
+            if sum(len(p.passages) for p in pending) >= self.batch_passages:
+                flush()
+        flush()
+        if written:
+            self.store.optimize()
+        report = IngestReport(files=tuple(results), seconds=time.monotonic() - started, passages_written=written)
+        self.registry.finish_run(run_id, json.dumps(report.counts()))
+        return report
+
+    def _prepare(self, item: SourceItem, force: bool) -> _Pending | FileResult:
+        try:
+            data = item.data if item.data is not None else self._read(item)
+        except OSError as exc:
+            return FileResult(item.source, FileStatus.FAILED, f"cannot read: {exc.strerror or exc}")
+        if isinstance(data, FileResult):
+            return data
+        doc_id = doc_id_for(item.url or item.source)
+        raw_sha = content_hash(data)
+        previous = self.registry.get(item.source)
+        if (
+            not force
+            and previous is not None
+            and previous.raw_sha256 == raw_sha
+            and previous.status in (FileStatus.INDEXED.value, FileStatus.UNCHANGED.value)
+            and not previous.deleted
+        ):
+            return FileResult(item.source, FileStatus.UNCHANGED, "content unchanged since last ingest",
+                              previous.passages, doc_id, previous.title)
+        self.raw.put(data)
+        parsed = self.parser(item, data, doc_id)
+        if isinstance(parsed, ParseError):
+            self._forget(item.source, doc_id)
+            self.registry.upsert(item.source, doc_id=doc_id, status=parsed.status.value, reason=parsed.reason,
+                                 url=item.url, source_name=item.source_name, raw_sha256=raw_sha)
+            return FileResult(item.source, parsed.status, parsed.reason, 0, doc_id)
+        doc = parsed
+        passages = chunk(doc, self.chunk_options)
+        if not passages:
+            self._forget(item.source, doc_id)
+            reason = "no text passages after extraction"
+            self.registry.upsert(item.source, doc_id=doc_id, status=FileStatus.EMPTY.value, reason=reason,
+                                 url=item.url, source_name=item.source_name, raw_sha256=raw_sha, title=doc.title)
+            return FileResult(item.source, FileStatus.EMPTY, reason, 0, doc_id, doc.title)
+        title_ann = annotate(doc.title, self.gazetteer)
+        enriched = []
+        for p in passages:
+            ann = annotate(p.text, self.gazetteer)
+            ann = replace(
+                ann,
+                places=tuple(dict.fromkeys(ann.places + title_ann.places)),
+                place_keys=tuple(dict.fromkeys(ann.place_keys + title_ann.place_keys)),
+                programs=tuple(dict.fromkeys(ann.programs + title_ann.programs)),
+            )
+            enriched.append(replace(p, annotations=ann))
+        return _Pending(item, doc, enriched, raw_sha)
+
+    def _read(self, item: SourceItem) -> bytes | FileResult:
+        assert item.path is not None
+        size = item.path.stat().st_size
+        if size > self.settings.max_file_bytes:
+            return FileResult(item.source, FileStatus.SKIPPED,
+                              f"file too large ({size} bytes > max_file_bytes {self.settings.max_file_bytes})")
+        return item.path.read_bytes()
+
+    def _forget(self, source: str, doc_id: str) -> None:
+        """A source that no longer yields passages must not keep old ones in the index."""
+        previous = self.registry.get(source)
+        if previous is not None and previous.passages:
+            self.store.delete_documents([doc_id])
+
+    def _write(self, pending: list[_Pending]) -> Iterator[FileResult]:
+        if not pending:
+            return
+        previous = {p.item.source: self.registry.get(p.item.source) for p in pending}
+        for p in pending:
+            self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=INDEXING, url=p.item.url,
+                                 source_name=p.item.source_name, title=p.doc.title, media_type=p.doc.media_type,
+                                 content_hash=p.doc.content_hash, raw_sha256=p.raw_sha)
+        texts = [pas.text for p in pending for pas in p.passages]
+        dense = np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
+        row = 0
+        for p in pending:
+            info = DocInfo.of(p.doc)
+            points = []
+            for pas in p.passages:
+                points.append(IndexPoint(pas, info, tuple(float(x) for x in dense[row]),
+                                         passage_vector(pas.text, self.analyser)))
+                row += 1
+            before = previous[p.item.source]
+            if before is not None:
+                # a known source is replaced as a whole, so no passage of an older version survives
+                self.store.delete_documents(sorted({before.doc_id, p.doc.doc_id}))
+            self.store.upsert(points)
+            self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=FileStatus.INDEXED.value, reason=None,
+                                 passages=len(points), url=p.item.url, source_name=p.item.source_name,
+                                 title=p.doc.title, media_type=p.doc.media_type, content_hash=p.doc.content_hash,
+                                 raw_sha256=p.raw_sha)
+            yield FileResult(p.item.source, FileStatus.INDEXED, None, len(points), p.doc.doc_id, p.doc.title)
+
+    def remove(self, source: str, reason: str) -> bool:
+        """Remove a source's passages from the index and mark it deleted; False if it was unknown."""
+        record = self.registry.get(source)
+        if record is None or record.deleted:
+            return False
+        self.store.delete_documents([record.doc_id])
+        self.registry.mark_deleted(source, reason)
+        return True
