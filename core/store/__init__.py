@@ -16,6 +16,7 @@ from core.store.base import (
     StoredHit,
     StoreQuery,
 )
+from core.store.factory import open_store
 
 __all__ = [
     "DENSE_VECTOR",
@@ -26,4 +27,5 @@ __all__ = [
     "Store",
     "StoreQuery",
     "StoredHit",
+    "open_store",
 ]

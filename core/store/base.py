@@ -13,6 +13,11 @@ SPARSE_VECTOR = "lexical"
 
 Fusion = Literal["rrf", "dbsf"]
 
+# The k of Qdrant's reciprocal rank fusion, score = sum over retrievers of 1 / (k + rank), rank 0-based
+# (Cormack, Clarke & Buettcher, SIGIR 2009, use k = 60 with 1-based ranks). Set explicitly by both
+# adapters: Edge has no default and a server's default (2) would differ.
+RRF_K = 60
+
 
 @dataclass(frozen=True)
 class SparseVec:

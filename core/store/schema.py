@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import QueryError
 from core.models import Amount, Annotations, DocInfo, DocType, Passage
+from core.store.base import SearchFilter
 
 # Payload fields with an index, by kind. Keyword indexes serve filters and facets.
 KEYWORD_FIELDS = (
@@ -95,3 +97,37 @@ def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
         near_duplicate_of=payload.get("near_duplicate_of"),
     )
     return passage, doc
+
+
+# Which payload key each SearchFilter field matches (any of its values). Both adapters translate
+# a SearchFilter through these two functions only, so a filter means the same on Edge and a server.
+FILTER_KEYS = (
+    ("place_keys", "place_keys"),
+    ("programs", "programs"),
+    ("doc_types", "doc_type"),
+    ("languages", "language"),
+    ("source_names", "source_name"),
+    ("doc_ids", "doc_id"),
+)
+
+
+def filter_terms(search_filter: SearchFilter) -> list[tuple[str, list[str]]]:
+    """The (payload key, accepted values) pairs of a filter's non-empty keyword fields."""
+    terms = []
+    for field_name, key in FILTER_KEYS:
+        values = getattr(search_filter, field_name)
+        if values:
+            terms.append((key, list(values)))
+    return terms
+
+
+def filter_date_range(search_filter: SearchFilter) -> tuple[int | None, int | None]:
+    """The inclusive ``date_int`` bounds of a filter; raises QueryError for a malformed date."""
+    bounds = []
+    for name in ("date_from", "date_to"):
+        value = getattr(search_filter, name)
+        bound = date_int(value)
+        if value and bound is None:
+            raise QueryError(f"{name} must be an ISO date YYYY-MM-DD, got {value!r}")
+        bounds.append(bound)
+    return bounds[0], bounds[1]

@@ -1,0 +1,277 @@
+"""``EdgeStore``: the index in-process, on Qdrant Edge (the real Qdrant engine as a library).
+
+The shard lives in one directory (``settings.index_dir / settings.collection``): ``edge_config.json``,
+a write-ahead log (``wal/``) and ``segments/``. Every update goes through the WAL first, so points
+survive a killed process even before ``flush``; ``close`` flushes the segments.
+
+One process opens a shard at a time: the engine locks the WAL, and a second open (another ``serve``
+or ``ingest`` on the same data dir) fails with a ``StoreError`` that says so. Within the process the
+store may be shared by threads (the engine synchronises internally); ``optimize`` holds the GIL for
+its whole run and belongs at the end of an ingest, never next to queries.
+
+The shard can only be created once the dense dimension is known: opening an empty directory yields a
+store that reads as empty until ``ensure_collection(dim)`` creates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import qdrant_edge as qe
+
+from core.errors import QueryError, StoreCorrupted, StoreError
+from core.ids import point_id_for
+from core.models import DocInfo, Passage
+from core.settings import Settings
+from core.store import schema
+from core.store.base import (
+    DENSE_VECTOR,
+    RRF_K,
+    SPARSE_VECTOR,
+    IndexPoint,
+    SearchFilter,
+    SparseVec,
+    StoredHit,
+    StoreQuery,
+)
+
+T = TypeVar("T")
+
+RECOVERY_HINT = "Rebuild it with `foerdersuche reindex`."
+_SCROLL_PAGE = 1024
+
+
+class EdgeStore:
+    """The ``Store`` over one Qdrant Edge shard directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._shard: qe.EdgeShard | None = None
+        self._closed = False
+        if path.is_dir() and any(path.iterdir()):
+            self._shard = self._load(None)
+
+    @classmethod
+    def open(cls, settings: Settings) -> EdgeStore:
+        return cls(settings.index_dir / settings.collection)
+
+    # --- lifecycle
+
+    def _load(self, config: qe.EdgeConfig | None) -> qe.EdgeShard:
+        try:
+            return qe.EdgeShard.load(str(self.path), config)
+        except Exception as err:
+            message = str(err)
+            if "WouldBlock" in message:
+                raise StoreError(
+                    f"The index at {self.path} is open in another process (one process opens it at a time); "
+                    "stop the other `foerdersuche` process and retry."
+                ) from err
+            if config is not None and "incompatible" in message:
+                raise StoreError(
+                    f"The index at {self.path} does not fit the current embedding model ({message}). {RECOVERY_HINT}"
+                ) from err
+            raise StoreCorrupted(f"The index at {self.path} cannot be loaded ({message}). {RECOVERY_HINT}") from err
+
+    def ensure_collection(self, dense_dim: int) -> None:
+        config = _edge_config(dense_dim)
+        if self._shard is None:
+            self._check_open()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._shard = self._engine("create the index", lambda: qe.EdgeShard.create(str(self.path), config))
+        else:
+            # The engine checks a loaded shard against a config only while loading it: reload with ours,
+            # and on a mismatch reopen the shard as it is, so the store stays usable after the error.
+            shard = self._shard
+            self._shard = None
+            self._engine("close the index", shard.close)
+            try:
+                self._shard = self._load(config)
+            except StoreError:
+                self._shard = self._load(None)
+                raise
+        shard = self._shard
+        existing = self._engine("read the index info", lambda: set(shard.info().payload_schema))
+        for field_name in schema.KEYWORD_FIELDS:
+            if field_name not in existing:
+                op = qe.UpdateOperation.create_field_index(field_name, qe.PayloadSchemaType.Keyword)
+                self._engine(f"index payload field {field_name}", partial(shard.update, op))
+        for field_name in schema.INTEGER_FIELDS:
+            if field_name not in existing:
+                params = qe.IntegerIndexParams(lookup=True, range=True)
+                op = qe.UpdateOperation.create_field_index(field_name, params)
+                self._engine(f"index payload field {field_name}", partial(shard.update, op))
+
+    def optimize(self) -> None:
+        shard = self._writable()
+        self._engine("optimize the index", shard.optimize)
+
+    def close(self) -> None:
+        if self._shard is not None:
+            shard = self._shard
+            self._shard = None
+            self._engine("flush the index", shard.flush)
+            self._engine("close the index", shard.close)
+        self._closed = True
+
+    def flush(self) -> None:
+        """Write the segments to disk (the WAL already holds every acknowledged update)."""
+        shard = self._writable()
+        self._engine("flush the index", shard.flush)
+
+    # --- writes
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        if not points:
+            return
+        shard = self._writable()
+        edge_points = [
+            qe.Point(
+                point_id_for(p.passage.passage_id),
+                {DENSE_VECTOR: list(p.dense), SPARSE_VECTOR: _sparse(p.sparse)},
+                schema.to_payload(p.passage, p.doc),
+            )
+            for p in points
+        ]
+        op = qe.UpdateOperation.upsert_points(edge_points)
+        self._engine(f"write {len(points)} points", lambda: shard.update(op))
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        if not doc_ids:
+            return
+        shard = self._writable()
+        op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_ids))
+        self._engine(f"delete {len(doc_ids)} documents", lambda: shard.update(op))
+
+    def set_payload(self, doc_id: str, values: dict[str, object]) -> None:
+        if not values:
+            return
+        shard = self._writable()
+        op = qe.UpdateOperation.set_payload_by_filter(_doc_filter([doc_id]), dict(values))
+        self._engine(f"update document {doc_id}", lambda: shard.update(op))
+
+    # --- reads
+
+    def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[StoredHit]]:
+        shard = self._readable()
+        if shard is None or not queries:
+            return [[] for _ in queries]
+        requests = [_query_request(q) for q in queries]
+        batch = qe.QueryBatchRequest(requests)
+        results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
+        return [[_hit(point.id, point.score, point.payload) for point in points] for points in results]
+
+    def count(self, filter: SearchFilter | None = None) -> int:
+        shard = self._readable()
+        if shard is None:
+            return 0
+        request = qe.CountRequest(exact=True, filter=_filter(filter))
+        return self._engine("count points", lambda: shard.count(request))
+
+    def facet(self, key: str, filter: SearchFilter | None = None, limit: int = 50) -> list[tuple[str, int]]:
+        if key not in schema.KEYWORD_FIELDS:
+            raise QueryError(f"cannot count values of {key!r}: facets exist for {', '.join(schema.KEYWORD_FIELDS)}")
+        shard = self._readable()
+        if shard is None:
+            return []
+        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(filter))
+        response = self._engine(f"count values of {key}", lambda: shard.facet(request))
+        return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
+
+    def passages_of(self, doc_id: str) -> list[tuple[Passage, DocInfo]]:
+        found = [(p, d) for _, p, d in self._scroll(_doc_filter([doc_id]), _SCROLL_PAGE)]
+        return sorted(found, key=lambda pd: pd[0].ordinal)
+
+    def iter_points(self, batch: int = 512) -> Iterator[tuple[str, Passage, DocInfo]]:
+        return self._scroll(None, batch)
+
+    def _scroll(self, flt: qe.Filter | None, page: int) -> Iterator[tuple[str, Passage, DocInfo]]:
+        shard = self._readable()
+        if shard is None:
+            return
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True, with_vector=False)
+            records, offset = self._engine("read points", partial(shard.scroll, request))
+            for record in records:
+                passage, doc = schema.from_payload(record.payload or {})
+                yield str(record.id), passage, doc
+            if offset is None:
+                return
+
+    # --- helpers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"The index at {self.path} is closed.")
+
+    def _readable(self) -> qe.EdgeShard | None:
+        self._check_open()
+        return self._shard
+
+    def _writable(self) -> qe.EdgeShard:
+        self._check_open()
+        if self._shard is None:
+            raise StoreError(f"The index at {self.path} has no collection yet: call ensure_collection first.")
+        return self._shard
+
+    def _engine(self, action: str, call: Callable[[], T]) -> T:
+        """Run one engine call; the engine raises bare ``Exception``s, which become ``StoreError``s."""
+        try:
+            return call()
+        except Exception as err:
+            raise StoreError(f"Qdrant Edge could not {action} at {self.path}: {err}") from err
+
+
+def _edge_config(dense_dim: int) -> qe.EdgeConfig:
+    return qe.EdgeConfig(
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+
+
+def _sparse(vec: SparseVec) -> qe.SparseVector:
+    return qe.SparseVector(list(vec.indices), list(vec.values))
+
+
+def _doc_filter(doc_ids: Sequence[str]) -> qe.Filter:
+    return qe.Filter(must=[qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids)))])
+
+
+def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
+    if search_filter is None or search_filter.is_empty():
+        return None
+    conditions: list[Any] = [
+        qe.FieldCondition(key, match=qe.MatchAny(values)) for key, values in schema.filter_terms(search_filter)
+    ]
+    low, high = schema.filter_date_range(search_filter)
+    if low is not None or high is not None:
+        bounds = qe.RangeFloat(gte=None if low is None else float(low), lte=None if high is None else float(high))
+        conditions.append(qe.FieldCondition("date_int", range=bounds))
+    return qe.Filter(must=conditions)
+
+
+def _query_request(query: StoreQuery) -> qe.QueryRequest:
+    flt = _filter(query.filter)
+    params = qe.SearchParams(exact=True) if query.exact else None
+    nearest = []
+    if query.dense is not None:
+        nearest.append(qe.Query.Nearest(list(query.dense), using=DENSE_VECTOR))
+    if query.sparse is not None:
+        nearest.append(qe.Query.Nearest(_sparse(query.sparse), using=SPARSE_VECTOR))
+    if not nearest:
+        raise QueryError("a store query needs a dense or a sparse vector (or both)")
+    if len(nearest) == 1:
+        return qe.QueryRequest(limit=query.limit, query=nearest[0], filter=flt, params=params, with_payload=True)
+    prefetches = [qe.Prefetch(limit=query.prefetch_limit, query=n, filter=flt, params=params) for n in nearest]
+    # The stub types Fusion.Rrf / Fusion.Dbsf as nested classes, not as the Fusion the request takes.
+    fusion: Any = qe.Fusion.Rrf(k=RRF_K) if query.fusion == "rrf" else qe.Fusion.Dbsf()
+    return qe.QueryRequest(limit=query.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True)
+
+
+def _hit(point_id: object, score: float, payload: dict[str, Any] | None) -> StoredHit:
+    passage, doc = schema.from_payload(payload or {})
+    return StoredHit(point_id=str(point_id), score=float(score), passage=passage, doc=doc)

@@ -1,0 +1,588 @@
+"""One contract for every store adapter: Qdrant Edge in a temporary directory and qdrant-client's
+in-process ``:memory:`` mode (the server's API). Real engines, deterministic vectors: dense from the
+hashing embedder, sparse hand-made from term counts over a tiny vocabulary.
+
+Expected filter and facet results come from a plain-Python reference over the same corpus.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qdrant_client import QdrantClient
+
+from core.embedding import HashingEmbedder
+from core.errors import QueryError, StoreCorrupted, StoreError, StoreUnavailable
+from core.ids import passage_id_for, point_id_for
+from core.models import Annotations, DocInfo, DocType, Passage
+from core.settings import PROJECT_ROOT, Settings
+from core.store import IndexPoint, SearchFilter, SparseVec, Store, StoredHit, StoreQuery, open_store
+from core.store.edge import EdgeStore
+from core.store.remote import RemoteStore
+from core.store.schema import date_int
+
+# qdrant-client's local mode warns that payload indexes and search params (``exact``) have no effect
+# there: it always searches brute force. The adapter sends both for a real server, so exactly these two
+# warnings are expected whenever RemoteStore runs on ":memory:".
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Payload indexes have no effect in the local Qdrant:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Local mode performs exact .brute-force. search:UserWarning"),
+]
+
+DIM = 64
+EMBEDDER = HashingEmbedder(dim=DIM)
+WORD = re.compile(r"\w+")
+
+# doc_id, doc_type, date, language, source_name, place_keys, programs, passage texts
+CORPUS = [
+    (
+        "doc-bergkamen",
+        DocType.PRESS_RELEASE,
+        "2021-03-15",
+        "de",
+        "ruhr-nrw",
+        ("05978004", "05978"),
+        ("5-StandorteProgramm",),
+        (
+            "Bergkamen erhält einen Förderbescheid über 2,4 Mio. Euro für den Wasserstoff-Hafen.",
+            "Die Stadtwerke planen eine Elektrolyse am Kraftwerksstandort Heil.",
+            "Gemäß § 4 Abs. 2 der Richtlinie ist die Förderquote auf 90 Prozent begrenzt.",
+        ),
+    ),
+    (
+        "doc-gelsenkirchen",
+        DocType.PROJECT_PAGE,
+        "2022-06-01",
+        "de",
+        "bmwk",
+        ("05513000",),
+        ("STARK",),
+        (
+            "Gelsenkirchen baut ein Weiterbildungszentrum für Solartechnik.",
+            "Das Zentrum qualifiziert Fachkräfte für Photovoltaik und Wärmepumpen.",
+        ),
+    ),
+    (
+        "doc-report",
+        DocType.PROGRESS_REPORT,
+        "2020-12-31",
+        "en",
+        "ruhr-nrw",
+        (),
+        ("STARK", "5-StandorteProgramm"),
+        (
+            "Progress report on the structural change of the coal regions.",
+            "Funding disbursed so far amounts to 120 million euros.",
+        ),
+    ),
+    (
+        "doc-ohne-datum",
+        DocType.OTHER,
+        None,
+        "de",
+        None,
+        ("05913000",),
+        (),
+        ("Dortmund prüft eine Machbarkeitsstudie zur Grubenwassernutzung.",),
+    ),
+]
+
+VOCAB: dict[str, int] = {}
+
+
+def sparse_of(text: str, query: bool = False) -> SparseVec:
+    counts = Counter(w for w in WORD.findall(text.lower()))
+    for word in counts:
+        VOCAB.setdefault(word, len(VOCAB))
+    pairs = sorted((VOCAB[w], 1.0 if query else float(c)) for w, c in counts.items())
+    return SparseVec(tuple(i for i, _ in pairs), tuple(v for _, v in pairs))
+
+
+def dense_of(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in EMBEDDER.embed_passages([text])[0])
+
+
+def build_corpus() -> list[tuple[Passage, DocInfo]]:
+    items = []
+    for doc_id, doc_type, date, language, source_name, place_keys, programs, texts in CORPUS:
+        doc = DocInfo(
+            doc_id=doc_id,
+            source=f"corpus/{doc_id}.html",
+            title=f"Titel {doc_id}",
+            doc_type=doc_type,
+            date=date,
+            language=language,
+            url=f"https://example.org/{doc_id}",
+            source_name=source_name,
+            content_hash=f"hash-{doc_id}",
+        )
+        offset = 0
+        for ordinal, text in enumerate(texts):
+            passage = Passage(
+                passage_id=passage_id_for(doc_id, ordinal),
+                doc_id=doc_id,
+                ordinal=ordinal,
+                text=text,
+                char_start=offset,
+                char_end=offset + len(text),
+                page=1 if doc_type is DocType.PROGRESS_REPORT else None,
+                heading_path=("Pressemitteilung",) if ordinal == 0 else (),
+                annotations=Annotations(place_keys=place_keys, programs=programs),
+            )
+            offset += len(text) + 1
+            items.append((passage, doc))
+    return items
+
+
+PASSAGES = build_corpus()
+BY_ID = {p.passage_id: (p, d) for p, d in PASSAGES}
+
+
+def index_point(passage: Passage, doc: DocInfo) -> IndexPoint:
+    return IndexPoint(passage=passage, doc=doc, dense=dense_of(passage.text), sparse=sparse_of(passage.text))
+
+
+POINTS = [index_point(p, d) for p, d in PASSAGES]
+
+
+def reference_filter(f: SearchFilter) -> set[str]:
+    """Passage ids a filter must select, computed in plain Python."""
+    selected = set()
+    for passage, doc in PASSAGES:
+        ann = passage.annotations
+        checks = [
+            not f.place_keys or bool(set(f.place_keys) & set(ann.place_keys)),
+            not f.programs or bool(set(f.programs) & set(ann.programs)),
+            not f.doc_types or doc.doc_type.value in f.doc_types,
+            not f.languages or doc.language in f.languages,
+            not f.source_names or doc.source_name in f.source_names,
+            not f.doc_ids or doc.doc_id in f.doc_ids,
+        ]
+        d = date_int(doc.date)
+        if f.date_from:
+            checks.append(d is not None and d >= date_int(f.date_from))  # type: ignore[operator]
+        if f.date_to:
+            checks.append(d is not None and d <= date_int(f.date_to))  # type: ignore[operator]
+        if all(checks):
+            selected.add(passage.passage_id)
+    return selected
+
+
+# --- fixtures
+
+
+def make_edge(tmp_path: Path) -> EdgeStore:
+    return EdgeStore(tmp_path / "index" / "passages")
+
+
+def make_remote(tmp_path: Path) -> RemoteStore:
+    return RemoteStore(QdrantClient(":memory:"), "passages")
+
+
+ADAPTERS: dict[str, Callable[[Path], Store]] = {"edge": make_edge, "remote": make_remote}
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    store = ADAPTERS[request.param](tmp_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(empty_store: Store) -> Store:
+    """A filled store that the test may change."""
+    empty_store.ensure_collection(DIM)
+    empty_store.upsert(POINTS)
+    return empty_store
+
+
+@pytest.fixture(scope="module", params=sorted(ADAPTERS))
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A filled store shared by the tests that only read."""
+    store = ADAPTERS[request.param](tmp_path_factory.mktemp(request.param))
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    yield store
+    store.close()
+
+
+def ids_of(hits: list[StoredHit]) -> list[str]:
+    return [h.passage.passage_id for h in hits]
+
+
+def query(store: Store, **kwargs: Any) -> list[str]:
+    return ids_of(store.query_batch([StoreQuery(**kwargs)])[0])
+
+
+# --- the public surface
+
+
+@pytest.mark.parametrize("adapter", [EdgeStore, RemoteStore])
+def test_adapter_implements_every_protocol_method_with_its_signature(adapter: type) -> None:
+    for name, member in inspect.getmembers(Store, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        assert hasattr(adapter, name), name
+        expected = list(inspect.signature(member).parameters)
+        assert list(inspect.signature(getattr(adapter, name)).parameters) == expected, name
+
+
+# --- collection
+
+
+def test_an_uncreated_collection_reads_as_empty(empty_store: Store) -> None:
+    assert empty_store.count() == 0
+    assert empty_store.query_batch([StoreQuery(limit=5, dense=dense_of("Bergkamen"))]) == [[]]
+    assert empty_store.facet("doc_type") == []
+    assert empty_store.passages_of("doc-bergkamen") == []
+    assert list(empty_store.iter_points()) == []
+
+
+def test_ensure_collection_is_idempotent_and_checks_the_dimension(empty_store: Store) -> None:
+    empty_store.ensure_collection(DIM)
+    empty_store.upsert(POINTS[:2])
+    empty_store.ensure_collection(DIM)
+    with pytest.raises(StoreError, match="reindex"):
+        empty_store.ensure_collection(DIM + 1)
+    assert empty_store.count() == 2  # still usable after the refusal
+
+
+def test_upsert_before_ensure_collection_is_a_store_error(empty_store: Store) -> None:
+    with pytest.raises(StoreError):
+        empty_store.upsert(POINTS[:1])
+
+
+# --- writes
+
+
+def test_upsert_count_and_payload_round_trip(loaded: Store) -> None:
+    assert loaded.count() == len(PASSAGES)
+    stored = {pid: (p, d) for pid, p, d in loaded.iter_points()}
+    assert stored == {point_id_for(p.passage_id): (p, d) for p, d in PASSAGES}
+
+
+def test_re_upserting_the_same_points_is_idempotent(store: Store) -> None:
+    before = sorted(store.iter_points(), key=lambda t: t[0])
+    store.upsert(POINTS)
+    store.upsert(list(reversed(POINTS)))
+    assert store.count() == len(PASSAGES)
+    assert sorted(store.iter_points(), key=lambda t: t[0]) == before
+
+
+def test_re_upsert_overwrites_the_payload(store: Store) -> None:
+    point = POINTS[0]
+    changed = replace(point, passage=replace(point.passage, text="Neuer Text über Bergkamen."))
+    store.upsert([changed])
+    assert store.count() == len(PASSAGES)
+    assert store.passages_of("doc-bergkamen")[0][0].text == "Neuer Text über Bergkamen."
+
+
+def test_delete_documents_removes_exactly_their_passages(store: Store) -> None:
+    store.delete_documents(["doc-bergkamen", "doc-ohne-datum"])
+    assert store.count() == len(PASSAGES) - 4
+    assert store.passages_of("doc-bergkamen") == []
+    assert {p.doc_id for _, p, _ in store.iter_points()} == {"doc-gelsenkirchen", "doc-report"}
+    store.delete_documents([])
+    store.delete_documents(["doc-gibt-es-nicht"])
+    assert store.count() == len(PASSAGES) - 4
+
+
+def test_set_payload_touches_one_document(store: Store) -> None:
+    store.set_payload("doc-report", {"near_duplicate_of": "doc-gelsenkirchen"})
+    for _, passage, doc in store.iter_points():
+        expected = "doc-gelsenkirchen" if passage.doc_id == "doc-report" else None
+        assert doc.near_duplicate_of == expected
+    assert store.count() == len(PASSAGES)
+
+
+# --- queries
+
+
+TARGET = PASSAGES[1][0]  # "Die Stadtwerke planen eine Elektrolyse ..."
+
+
+def test_dense_query_finds_the_passage_first(loaded: Store) -> None:
+    for exact in (False, True):
+        hits = query(loaded, limit=3, dense=dense_of(TARGET.text), exact=exact)
+        assert hits[0] == TARGET.passage_id
+
+
+def test_sparse_query_finds_the_passage_first_and_only_matches(loaded: Store) -> None:
+    hits = query(loaded, limit=10, sparse=sparse_of("Elektrolyse Stadtwerke", query=True))
+    assert hits == [TARGET.passage_id]
+
+
+def test_sparse_scores_use_idf(loaded: Store) -> None:
+    # "für" occurs in 3 passages, "photovoltaik" in one: the rare term must weigh more.
+    hits = loaded.query_batch([StoreQuery(limit=10, sparse=sparse_of("für photovoltaik", query=True))])[0]
+    assert hits[0].passage.text.startswith("Das Zentrum qualifiziert")
+    assert hits[0].score > 2 * hits[-1].score
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "dbsf"])
+def test_fused_query_finds_the_passage_first(loaded: Store, fusion: str) -> None:
+    hits = query(
+        loaded,
+        limit=5,
+        dense=dense_of("Elektrolyse am Kraftwerk"),
+        sparse=sparse_of("Elektrolyse", query=True),
+        fusion=fusion,
+        prefetch_limit=10,
+    )
+    assert hits[0] == TARGET.passage_id
+    assert len(hits) == len(set(hits))
+
+
+def test_rrf_scores_follow_the_formula(loaded: Store) -> None:
+    # TARGET ranks first in both lists: 1/(60+0) + 1/(60+0) with Qdrant's 0-based ranks and k = 60.
+    hit = loaded.query_batch(
+        [StoreQuery(limit=1, dense=dense_of(TARGET.text), sparse=sparse_of("Elektrolyse", query=True), fusion="rrf")]
+    )[0][0]
+    assert hit.passage.passage_id == TARGET.passage_id
+    assert hit.score == pytest.approx(1 / (60 + 0) + 1 / (60 + 0))
+
+
+def test_query_batch_keeps_the_order(loaded: Store) -> None:
+    queries = [StoreQuery(limit=1, dense=dense_of(p.text)) for p, _ in PASSAGES]
+    results = loaded.query_batch(queries)
+    assert [ids_of(r) for r in results] == [[p.passage_id] for p, _ in PASSAGES]
+    assert loaded.query_batch([]) == []
+
+
+def test_a_query_without_vectors_is_a_query_error(loaded: Store) -> None:
+    with pytest.raises(QueryError):
+        loaded.query_batch([StoreQuery(limit=3)])
+
+
+# --- filters
+
+FILTERS = {
+    "kreis key matches its gemeinde": SearchFilter(place_keys=("05978",)),
+    "any of two place keys": SearchFilter(place_keys=("05513000", "05913000")),
+    "program": SearchFilter(programs=("STARK",)),
+    "doc type": SearchFilter(doc_types=("progress_report", "other")),
+    "language": SearchFilter(languages=("en",)),
+    "source name": SearchFilter(source_names=("ruhr-nrw",)),
+    "doc ids": SearchFilter(doc_ids=("doc-gelsenkirchen", "doc-ohne-datum")),
+    "date from, inclusive": SearchFilter(date_from="2021-03-15"),
+    "date to, inclusive": SearchFilter(date_to="2021-03-15"),
+    "one day": SearchFilter(date_from="2021-03-15", date_to="2021-03-15"),
+    "date range excludes undated": SearchFilter(date_from="1900-01-01", date_to="2100-12-31"),
+    "fields combine with and": SearchFilter(programs=("STARK",), languages=("de",)),
+    "nothing matches": SearchFilter(doc_types=("press_release",), languages=("en",)),
+}
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_each_filter_selects_exactly_the_reference_passages(loaded: Store, name: str) -> None:
+    f = FILTERS[name]
+    expected = reference_filter(f)
+    assert expected != set(BY_ID) or name == "nothing matches"
+    assert loaded.count(f) == len(expected)
+    dense = query(loaded, limit=100, dense=dense_of("Förderung"), filter=f)
+    assert set(dense) == expected
+    fused = query(loaded, limit=100, dense=dense_of("Förderung"), sparse=sparse_of("für euro", query=True), filter=f)
+    assert set(fused) == expected
+    lexical = query(loaded, limit=100, sparse=sparse_of("für euro die the", query=True), filter=f)
+    assert set(lexical) <= expected
+
+
+def test_an_empty_filter_selects_everything(loaded: Store) -> None:
+    assert loaded.count(SearchFilter()) == loaded.count() == len(PASSAGES)
+
+
+def test_a_malformed_date_is_a_query_error(loaded: Store) -> None:
+    with pytest.raises(QueryError, match="date_from"):
+        loaded.count(SearchFilter(date_from="März 2021"))
+
+
+# --- facets, reading order, scrolling
+
+
+def test_facet_counts_match_the_reference(loaded: Store) -> None:
+    doc_types = Counter(d.doc_type.value for _, d in PASSAGES)
+    assert loaded.facet("doc_type") == sorted(doc_types.items(), key=lambda vc: (-vc[1], vc[0]))
+    programs = Counter(prog for p, _ in PASSAGES for prog in p.annotations.programs)
+    assert loaded.facet("programs") == sorted(programs.items(), key=lambda vc: (-vc[1], vc[0]))
+    assert loaded.facet("programs", limit=1) == [("5-StandorteProgramm", 5)]
+    assert loaded.facet("doc_type", SearchFilter(programs=("STARK",))) == [("progress_report", 2), ("project_page", 2)]
+
+
+def test_facet_on_an_unindexed_field_is_a_query_error(loaded: Store) -> None:
+    with pytest.raises(QueryError):
+        loaded.facet("text")
+
+
+def test_passages_of_returns_reading_order(empty_store: Store) -> None:
+    empty_store.ensure_collection(DIM)
+    empty_store.upsert(list(reversed(POINTS)))
+    found = empty_store.passages_of("doc-bergkamen")
+    assert [p.ordinal for p, _ in found] == [0, 1, 2]
+    assert found == [(p, d) for p, d in PASSAGES if p.doc_id == "doc-bergkamen"]
+
+
+def test_iter_points_yields_every_point_once(loaded: Store) -> None:
+    seen = [pid for pid, _, _ in loaded.iter_points(batch=3)]
+    assert len(seen) == len(set(seen)) == len(PASSAGES)
+
+
+# --- Edge: persistence, corruption, crashes
+
+
+def test_edge_close_and_reopen_keeps_data(tmp_path: Path) -> None:
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    store.optimize()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.count()
+
+    reopened = make_edge(tmp_path)
+    try:
+        assert reopened.count() == len(PASSAGES)
+        reopened.ensure_collection(DIM)
+        assert reopened.facet("language") == [("de", 6), ("en", 2)]
+        assert query(reopened, limit=1, dense=dense_of(TARGET.text)) == [TARGET.passage_id]
+    finally:
+        reopened.close()
+
+
+def test_edge_refuses_a_second_open_of_the_same_shard(tmp_path: Path) -> None:
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    try:
+        with pytest.raises(StoreError, match="another process") as info:
+            make_edge(tmp_path)
+        assert not isinstance(info.value, StoreCorrupted)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda d: (d / "edge_config.json").write_text("{kaputt"), id="config"),
+        pytest.param(lambda d: [f.write_bytes(b"\xff" * 64) for f in (d / "wal").iterdir()], id="wal"),
+    ],
+)
+def test_edge_damaged_directory_raises_store_corrupted(tmp_path: Path, damage: Callable[[Path], object]) -> None:
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    store.close()
+    shard_dir = tmp_path / "index" / "passages"
+    damage(shard_dir)
+    with pytest.raises(StoreCorrupted, match="foerdersuche reindex"):
+        make_edge(tmp_path)
+
+
+def test_edge_directory_of_foreign_files_raises_store_corrupted(tmp_path: Path) -> None:
+    shard_dir = tmp_path / "index" / "passages"
+    shard_dir.mkdir(parents=True)
+    (shard_dir / "notes.txt").write_text("kein Index")
+    with pytest.raises(StoreCorrupted, match="foerdersuche reindex"):
+        make_edge(tmp_path)
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from tests.test_store_contract import DIM, POINTS
+    from core.store.edge import EdgeStore
+
+    store = EdgeStore(Path({path!r}))
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    if {flush!r}:
+        store.flush()
+    print("written", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("flush", [True, False], ids=["flushed", "wal-only"])
+def test_edge_survives_a_killed_writer(tmp_path: Path, flush: bool) -> None:
+    path = tmp_path / "index" / "passages"
+    code = WRITER.format(root=str(PROJECT_ROOT), path=str(path), flush=flush)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "written"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    store = EdgeStore(path)
+    try:
+        assert store.count() == len(PASSAGES)
+        assert {pid for pid, _, _ in store.iter_points()} == {point_id_for(p.passage_id) for p, _ in PASSAGES}
+        store.ensure_collection(DIM)
+        assert query(store, limit=1, dense=dense_of(TARGET.text)) == [TARGET.passage_id]
+    finally:
+        store.close()
+
+
+# --- RemoteStore: an unreachable server
+
+
+def unused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_remote_store_on_an_unused_port_is_unavailable() -> None:
+    port = unused_port()
+    # https: an API key over plain http makes qdrant-client warn (rightly); the port refuses either way.
+    with pytest.raises(StoreUnavailable) as info:
+        url = f"https://127.0.0.1:{port}"
+        RemoteStore.connect(url, api_key="geheimer-schluessel", collection="passages", timeout=2)
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message
+    assert "geheimer-schluessel" not in message
+
+
+def test_remote_store_message_hides_credentials_in_the_url() -> None:
+    port = unused_port()
+    with pytest.raises(StoreUnavailable) as info:
+        RemoteStore.connect(f"http://nutzer:passwort@127.0.0.1:{port}", api_key=None, collection="passages", timeout=2)
+    assert "passwort" not in str(info.value)
+
+
+# --- open_store
+
+
+def test_open_store_picks_edge_without_url(tmp_path: Path) -> None:
+    store = open_store(Settings(data_dir=tmp_path))
+    try:
+        assert isinstance(store, EdgeStore)
+        assert store.path == tmp_path / "index" / "passages"
+    finally:
+        store.close()
+
+
+def test_open_store_picks_remote_with_url(tmp_path: Path) -> None:
+    port = unused_port()
+    with pytest.raises(StoreUnavailable):
+        open_store(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{port}"))
