@@ -41,6 +41,13 @@ class RawStore:
             raise
         return sha
 
+    def path_of(self, sha256: str) -> Path:
+        """The file holding these bytes (NotFound if absent)."""
+        path = self._path(sha256)
+        if not path.is_file():
+            raise NotFound(f"no raw file {sha256}")
+        return path
+
     def get(self, sha256: str) -> bytes:
         path = self._path(sha256)
         if not path.is_file():

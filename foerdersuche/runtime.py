@@ -37,11 +37,10 @@ class Runtime:
 
     @cached_property
     def indexer(self) -> Indexer:
-        from ingest.isolation import IsolatedParser
+        from ingest.isolation import ParserPool
+        from ingest.pipeline import pool_parser
 
-        parser = self._stack.enter_context(
-            IsolatedParser(timeout_s=self.settings.parse_timeout_s, memory_mb=self.settings.parse_memory_mb)
-        )
+        pool = self._stack.enter_context(ParserPool.from_settings(self.settings, workers=1))
         return Indexer(
             settings=self.settings,
             embedder=self.embedder,
@@ -49,7 +48,7 @@ class Runtime:
             registry=self.registry,
             raw=self.raw,
             gazetteer=self.gazetteer,
-            parser=parser,
+            parser=pool_parser(pool),
         )
 
     @cached_property

@@ -29,6 +29,8 @@ from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store
 from ingest.chunk import ChunkOptions, chunk
 from ingest.enrich import annotate
+from ingest.isolation import ParseJob, ParserPool
+from ingest.parse import parse_bytes
 
 SUPPORTED_SUFFIXES = (".html", ".htm", ".pdf", ".txt", ".md")
 
@@ -84,8 +86,28 @@ class IngestReport:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
-# A parser turns a source item (with its raw bytes) into a Document or says why it cannot.
-Parser = Callable[[SourceItem, bytes, str], "Document | ParseError"]
+# A parser turns a source item into a Document or says why it cannot. It gets the item, its raw
+# bytes and the path of their content-addressed copy (what an isolated worker reads), and the doc id.
+Parser = Callable[[SourceItem, bytes, Path, str], "Document | ParseError"]
+
+
+def inline_parser(item: SourceItem, data: bytes, path: Path, doc_id: str) -> Document | ParseError:
+    """Parse in this process (fast; for trusted input and tests). Never raises ParseError."""
+    try:
+        return parse_bytes(data, item.source, doc_id=doc_id, suffix_hint=item.suffix,
+                           content_type=item.content_type, url=item.url, source_name=item.source_name)
+    except ParseError as exc:
+        return exc
+
+
+def pool_parser(pool: ParserPool) -> Parser:
+    """Parse in ``pool``'s worker processes, under its time and memory limits."""
+
+    def parse(item: SourceItem, data: bytes, path: Path, doc_id: str) -> Document | ParseError:
+        return pool.parse(ParseJob(path=path, doc_id=doc_id, source=item.source, suffix_hint=item.suffix,
+                                   content_type=item.content_type, url=item.url, source_name=item.source_name))
+
+    return parse
 
 
 def display_source(path: Path) -> str:
@@ -216,7 +238,7 @@ class Indexer:
             return FileResult(item.source, FileStatus.UNCHANGED, "content unchanged since last ingest",
                               previous.passages, doc_id, previous.title)
         self.raw.put(data)
-        parsed = self.parser(item, data, doc_id)
+        parsed = self.parser(item, data, self.raw.path_of(raw_sha), doc_id)
         if isinstance(parsed, ParseError):
             self._forget(item.source, doc_id)
             self.registry.upsert(item.source, doc_id=doc_id, status=parsed.status.value, reason=parsed.reason,
