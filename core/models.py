@@ -142,6 +142,7 @@ class DocInfo:
     source_name: str | None = None
     content_hash: str = ""
     near_duplicate_of: str | None = None
+    also_published_at: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, doc: Document) -> DocInfo:

@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS documents (
     reason       TEXT,
     passages     INTEGER NOT NULL DEFAULT 0,
     updated_at   REAL NOT NULL,
-    deleted      INTEGER NOT NULL DEFAULT 0
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    date         TEXT,
+    signature    BLOB,
+    dup_state    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_doc_id ON documents(doc_id);
 CREATE TABLE IF NOT EXISTS runs (
@@ -70,6 +73,10 @@ class Registry:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        for column, decl in (("date", "TEXT"), ("signature", "BLOB"), ("dup_state", "TEXT NOT NULL DEFAULT ''")):
+            if column not in have:  # registries written by an older version
+                self._db.execute(f"ALTER TABLE documents ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         self._db.close()
@@ -132,6 +139,24 @@ class Registry:
                 (source, doc_id, url, source_name, title, media_type, content_hash, raw_sha256, status, reason,
                  passages, time.time()),
             )
+
+    def set_signature(self, source: str, date: str | None, signature: bytes) -> None:
+        """Remember a document's near-duplicate signature; its duplicate marks must be recomputed."""
+        with self._db:
+            self._db.execute("UPDATE documents SET date = ?, signature = ?, dup_state = '' WHERE source = ?",
+                             (date, signature, source))
+
+    def signatures(self) -> list[tuple[str, str, str | None, str | None, bytes, str]]:
+        """(doc_id, source, url, date, signature, dup_state) of every live indexed document."""
+        rows = self._db.execute(
+            "SELECT doc_id, source, url, date, signature, dup_state FROM documents "
+            "WHERE deleted = 0 AND passages > 0 AND signature IS NOT NULL ORDER BY source"
+        )
+        return [(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
+
+    def set_dup_state(self, doc_id: str, state: str) -> None:
+        with self._db:
+            self._db.execute("UPDATE documents SET dup_state = ? WHERE doc_id = ? AND deleted = 0", (state, doc_id))
 
     def mark_deleted(self, source: str, reason: str) -> None:
         with self._db:

@@ -143,34 +143,49 @@ def _hit_json(result: Any, hit: Any) -> dict[str, Any]:
     }
 
 
-def _print_hits(result: Any) -> None:
-    from search.highlight import snippet_window
+def _print_hits(result: Any, group: bool = False, per_doc: int = 3) -> None:
+    from search.group import group_hits
 
     if not result.hits:
         out.print("Keine Treffer.")
         return
     if result.plan.places:
         out.print("Ort erkannt: " + ", ".join(f"{p.name} ({p.ags})" for p in result.plan.places))
-    for i, hit in enumerate(result.hits, 1):
-        p, d = hit.passage, hit.doc
-        cite = [d.url or d.source]
-        if p.page is not None:
-            cite.append(f"S. {p.page}")
-        if d.date:
-            cite.append(d.date)
-        out.print(f"\n[bold]{i}. {escape(d.title or '(ohne Titel)')}[/bold]  [dim]{hit.score:.3f}[/dim]")
-        out.print(f"   [cyan]{escape(' · '.join(cite))}[/cyan]")
-        spans = result.highlights(hit)
-        a, b = snippet_window(p.text, spans)
-        parts, pos = [], a
-        for x, y in spans:
-            if x < a or y > b:
-                continue
-            parts.append(escape(p.text[pos:x]) + "[bold yellow]" + escape(p.text[x:y]) + "[/bold yellow]")
-            pos = y
-        parts.append(escape(p.text[pos:b]))
-        snippet = "".join(parts).replace("\n", " ")
-        out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(p.text) else ""))
+    if not group:
+        for i, hit in enumerate(result.hits, 1):
+            _print_hit(result, hit, f"{i}. ")
+        return
+    for i, g in enumerate(group_hits(result.hits, per_doc), 1):
+        for j, hit in enumerate(g.hits):
+            _print_hit(result, hit, f"{i}. " if j == 0 else "   ", show_title=j == 0)
+        if g.also_published_at:
+            out.print("   [dim]auch veröffentlicht unter: " + escape(", ".join(g.also_published_at)) + "[/dim]")
+
+
+def _print_hit(result: Any, hit: Any, prefix: str, show_title: bool = True) -> None:
+    from search.highlight import snippet_window
+
+    p, d = hit.passage, hit.doc
+    cite = [d.url or d.source]
+    if p.page is not None:
+        cite.append(f"S. {p.page}")
+    if d.date:
+        cite.append(d.date)
+    if show_title:
+        out.print(f"\n[bold]{prefix}{escape(d.title or '(ohne Titel)')}[/bold]  [dim]{hit.score:.3f}[/dim]")
+    score = "" if show_title else f"  [dim]{hit.score:.3f}[/dim]"
+    out.print(f"   [cyan]{escape(' · '.join(cite))}[/cyan]{score}")
+    spans = result.highlights(hit)
+    a, b = snippet_window(p.text, spans)
+    parts, pos = [], a
+    for x, y in spans:
+        if x < a or y > b:
+            continue
+        parts.append(escape(p.text[pos:x]) + "[bold yellow]" + escape(p.text[x:y]) + "[/bold yellow]")
+        pos = y
+    parts.append(escape(p.text[pos:b]))
+    snippet = "".join(parts).replace("\n", " ")
+    out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(p.text) else ""))
 
 
 @app.command()
@@ -180,17 +195,34 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     queries: Annotated[Path | None, typer.Option("--queries", help="File with one query per line.")] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="hybrid | dense | lexical")] = None,
+    fusion: Annotated[str | None, typer.Option("--fusion", help="weighted | rrf | dbsf (hybrid)")] = None,
+    place: Annotated[list[str] | None, typer.Option("--place", help="Place name or AGS key; a Kreis includes its Gemeinden.")] = None,
+    place_mode: Annotated[str, typer.Option("--place-mode", help="Places named in the query: boost | filter | off")] = "boost",
+    program: Annotated[list[str] | None, typer.Option("--program", help="Funding program or initiative.")] = None,
+    doc_type: Annotated[list[str] | None, typer.Option("--doc-type", help="press_release | project_page | progress_report | other")] = None,
+    date_from: Annotated[str | None, typer.Option("--date-from", help="YYYY-MM-DD (inclusive)")] = None,
+    date_to: Annotated[str | None, typer.Option("--date-to", help="YYYY-MM-DD (inclusive)")] = None,
+    language: Annotated[list[str] | None, typer.Option("--language", help="e.g. de, en")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Crawl source name.")] = None,
+    group: Annotated[bool, typer.Option("--group", help="Group hits by document (near-duplicates folded).")] = False,
+    per_doc: Annotated[int, typer.Option("--per-doc", help="Passages per document when grouping.", min=1)] = 3,
+    facets: Annotated[bool, typer.Option("--facets", help="Also count places, programs, types, years.")] = False,
 ) -> None:
     """Search the index; every hit with its citation (title, source, page, date, passage)."""
     from dataclasses import replace
 
+    from core.store.base import SearchFilter
     from foerdersuche.runtime import open_runtime
     from search.engine import SearchRequest
+    from search.query import resolve_place, resolve_program
 
     if (query is None) == (queries is None):
         raise _fail(ValueError("give either QUERY or --queries FILE"), 2)
-    if mode is not None and mode not in ("hybrid", "dense", "lexical"):
-        raise _fail(ValueError("--mode must be hybrid, dense or lexical"), 2)
+    choices = {"--mode": (mode, ("hybrid", "dense", "lexical")), "--fusion": (fusion, ("weighted", "rrf", "dbsf")),
+               "--place-mode": (place_mode, ("boost", "filter", "off"))}
+    for flag, (value, allowed) in choices.items():
+        if value is not None and value not in allowed:
+            raise _fail(ValueError(f"{flag} must be one of {', '.join(allowed)}"), 2)
     try:
         lines = [query] if query is not None else [
             line.strip() for line in Path(queries).read_text(encoding="utf-8").splitlines() if line.strip()  # type: ignore[arg-type]
@@ -199,21 +231,67 @@ def search(
         raise _fail(exc, 2) from exc
     try:
         with open_runtime(settings()) as rt:
-            options = rt.search_options()
+            options = replace(rt.search_options(), place_mode=place_mode)  # type: ignore[arg-type]
             if mode:
                 options = replace(options, mode=mode)  # type: ignore[arg-type]
+            if fusion:
+                options = replace(options, fusion=fusion)  # type: ignore[arg-type]
+            flt = SearchFilter(
+                place_keys=tuple(resolve_place(p, rt.gazetteer) for p in place or ()),
+                programs=tuple(resolve_program(p, rt.gazetteer) for p in program or ()),
+                doc_types=tuple(doc_type or ()),
+                languages=tuple(language or ()),
+                source_names=tuple(source or ()),
+                date_from=date_from,
+                date_to=date_to,
+            )
             searcher = rt.searcher
             for q in lines:
-                result = searcher.search(SearchRequest(query=q, k=k, options=options))
+                result = searcher.search(SearchRequest(query=q, k=k, filter=flt, options=options))
+                hits = [_hit_json(result, h) for h in result.hits]
                 if queries is not None:
-                    print(json.dumps({"query": q, "hits": [_hit_json(result, h) for h in result.hits]},
-                                     ensure_ascii=False))
+                    print(json.dumps({"query": q, "hits": hits}, ensure_ascii=False))
+                elif as_json and not (group or facets):
+                    print(json.dumps(hits, ensure_ascii=False, indent=1))
                 elif as_json:
-                    print(json.dumps([_hit_json(result, h) for h in result.hits], ensure_ascii=False, indent=1))
+                    print(json.dumps(_extended_json(result, rt.gazetteer, group, per_doc, facets), ensure_ascii=False, indent=1))
                 else:
-                    _print_hits(result)
+                    _print_hits(result, group, per_doc)
+                    if facets:
+                        _print_facets(result, rt.gazetteer)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
+
+
+def _extended_json(result: Any, gazetteer: Any, group: bool, per_doc: int, facets: bool) -> dict[str, Any]:
+    from search.facets import facet_counts
+    from search.group import group_hits
+
+    body: dict[str, Any] = {"query": result.request.query,
+                            "places_in_query": [{"ags": p.ags, "name": p.name} for p in result.plan.places]}
+    if group:
+        body["groups"] = [
+            {"doc_id": g.doc.doc_id, "title": g.doc.title, "source": g.doc.source, "url": g.doc.url,
+             "date": g.doc.date, "score": g.score, "also_published_at": list(g.also_published_at),
+             "passages": [_hit_json(result, h) for h in g.hits], "more_passages": g.total_hits - len(g.hits)}
+            for g in group_hits(result.hits, per_doc)
+        ]
+    else:
+        body["hits"] = [_hit_json(result, h) for h in result.hits]
+    if facets:
+        body["facets"] = {k: [[v, n] for v, n in vals] for k, vals in facet_counts(result.candidates, gazetteer).items()}
+    return body
+
+
+def _print_facets(result: Any, gazetteer: Any) -> None:
+    from search.facets import facet_counts
+
+    for name, values in facet_counts(result.candidates, gazetteer).items():
+        if values:
+            shown = ", ".join(
+                f"{gazetteer.places[v].name if name == 'place' else v} ({n})" for v, n in values[:10]
+            )
+            out.print(f"[dim]{name}:[/dim] {escape(shown)}")
 
 
 # ---------------------------------------------------------------- status

@@ -28,6 +28,7 @@ from core.registry import INDEXING, Registry
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store
 from ingest.chunk import ChunkOptions, chunk
+from ingest.dedup import DupCandidate, clusters, signature
 from ingest.enrich import annotate
 from ingest.isolation import ParseJob, ParserPool
 from ingest.parse import parse_bytes
@@ -213,6 +214,7 @@ class Indexer:
                 flush()
         flush()
         if written:
+            self.mark_near_duplicates()
             self.store.optimize()
         report = IngestReport(files=tuple(results), seconds=time.monotonic() - started, passages_written=written)
         self.registry.finish_run(run_id, json.dumps(report.counts()))
@@ -303,10 +305,32 @@ class Indexer:
                 self.store.delete_documents(sorted({before.doc_id, p.doc.doc_id}))
             self.store.upsert(points)
             self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=FileStatus.INDEXED.value, reason=None,
-                                 passages=len(points), url=p.item.url, source_name=p.item.source_name,
+                                 passages=len(points), url=p.item.url or p.doc.url, source_name=p.item.source_name,
                                  title=p.doc.title, media_type=p.doc.media_type, content_hash=p.doc.content_hash,
                                  raw_sha256=p.raw_sha)
+            self.registry.set_signature(p.item.source, p.doc.date, signature(p.doc.text))
             yield FileResult(p.item.source, FileStatus.INDEXED, None, len(points), p.doc.doc_id, p.doc.title)
+
+    def mark_near_duplicates(self) -> int:
+        """Recompute near-duplicate clusters over the live documents and update the payloads that changed."""
+        rows = self.registry.signatures()
+        candidates = [DupCandidate(doc_id, source, url, date, sig) for doc_id, source, url, date, sig, _ in rows]
+        wanted = {c.doc_id: (None, ()) for c in candidates}
+        for members in clusters(candidates):
+            canonical, others = members[0], members[1:]
+            wanted[canonical.doc_id] = (None, tuple(o.url or o.source for o in others))
+            for o in others:
+                wanted[o.doc_id] = (canonical.doc_id, (canonical.url or canonical.source,))
+        changed = 0
+        for doc_id, _source, _url, _date, _sig, state in rows:
+            dup_of, also = wanted[doc_id]
+            new_state = json.dumps([dup_of, list(also)])
+            if state == new_state or (not state and dup_of is None and not also):
+                continue
+            self.store.set_payload(doc_id, {"near_duplicate_of": dup_of, "also_published_at": list(also)})
+            self.registry.set_dup_state(doc_id, new_state)
+            changed += 1
+        return changed
 
     def remove(self, source: str, reason: str) -> bool:
         """Remove a source's passages from the index and mark it deleted; False if it was unknown."""
@@ -315,4 +339,5 @@ class Indexer:
             return False
         self.store.delete_documents([record.doc_id])
         self.registry.mark_deleted(source, reason)
+        self.mark_near_duplicates()
         return True

@@ -19,6 +19,7 @@ from core.errors import QueryError
 from core.gazetteer import Gazetteer
 from core.models import DocInfo, Hit, Passage
 from core.store.base import SearchFilter, SparseVec, Store, StoredHit, StoreQuery
+from search.group import fold_duplicates
 from search.highlight import match_spans
 from search.query import QueryPlan, understand
 
@@ -38,6 +39,7 @@ class SearchOptions:
     prefetch_limit: int = 100
     place_mode: PlaceMode = "boost"
     place_boost: float = 0.15
+    fold_duplicates: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SearchResult:
     plan: QueryPlan
     hits: tuple[Hit, ...]
     stems: frozenset[str]
+    candidates: tuple[Hit, ...] = ()  # every fused hit before the cut to k (facets count these)
 
     def highlights(self, hit: Hit) -> list[tuple[int, int]]:
         return match_spans(hit.passage.text, self.stems)
@@ -120,8 +123,10 @@ class Searcher:
                 for score, p, d, ranks in scored
             ]
         scored.sort(key=lambda x: (-x[0], x[1].passage_id))
-        hits = tuple(Hit(p, d, round(s, 6), ranks) for s, p, d, ranks in scored[: request.k])
-        return SearchResult(request, plan, hits, query_stems(query))
+        ranked = [Hit(p, d, round(s, 6), ranks) for s, p, d, ranks in scored]
+        if opts.fold_duplicates:
+            ranked = fold_duplicates(ranked)
+        return SearchResult(request, plan, tuple(ranked[: request.k]), query_stems(query), tuple(ranked))
 
     @staticmethod
     def _single(hits: list[StoredHit], name: str) -> list[tuple[float, Passage, DocInfo, tuple[tuple[str, int], ...]]]:

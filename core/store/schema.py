@@ -61,6 +61,7 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
         "source_name": doc.source_name,
         "content_hash": doc.content_hash,
         "near_duplicate_of": doc.near_duplicate_of,
+        "also_published_at": list(doc.also_published_at),
     }
 
 
@@ -95,6 +96,7 @@ def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
         source_name=payload.get("source_name"),
         content_hash=payload.get("content_hash") or "",
         near_duplicate_of=payload.get("near_duplicate_of"),
+        also_published_at=tuple(payload.get("also_published_at") or ()),
     )
     return passage, doc
 
