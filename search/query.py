@@ -31,7 +31,8 @@ class QueryPlan:
 
 
 def understand(query: str, gazetteer: Gazetteer) -> QueryPlan:
-    mentions = gazetteer.find_places(query)
+    # queries are often typed in lower case; the gazetteer's guards keep acronyms and common words out
+    mentions = gazetteer.find_places(query, ignore_case=True)
     return QueryPlan(
         text=query,
         places=tuple(PlaceInQuery(m.ags, m.name, m.start, m.end) for m in mentions),
