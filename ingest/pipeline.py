@@ -204,7 +204,9 @@ class Indexer:
                 emit(result)
             pending.clear()
 
+        order: dict[str, int] = {}
         for item in items:
+            order.setdefault(item.source, len(order))
             outcome = self._prepare(item, force)
             if isinstance(outcome, FileResult):
                 emit(outcome)
@@ -216,6 +218,7 @@ class Indexer:
         if written:
             self.mark_near_duplicates()
             self.store.optimize()
+        results.sort(key=lambda r: order.get(r.source, len(order)))  # input order, whatever the batching
         report = IngestReport(files=tuple(results), seconds=time.monotonic() - started, passages_written=written)
         self.registry.finish_run(run_id, json.dumps(report.counts()))
         return report
