@@ -169,6 +169,15 @@ class Registry:
         rows = self._db.execute("SELECT status, COUNT(*) FROM documents WHERE deleted = 0 GROUP BY status")
         return {status: n for status, n in rows}
 
+    def counts_by_source(self) -> list[tuple[str | None, str, int, int]]:
+        """(source name, status, live documents, passages) per crawl source and status; files ingested
+        without a source name have None."""
+        rows = self._db.execute(
+            "SELECT source_name, status, COUNT(*), COALESCE(SUM(passages), 0) FROM documents WHERE deleted = 0 "
+            "GROUP BY source_name, status ORDER BY source_name, status"
+        )
+        return [(name, status, int(n), int(p)) for name, status, n, p in rows]
+
     def totals(self) -> tuple[int, int]:
         """(documents with indexed passages, passages) over live sources."""
         row = self._db.execute(
