@@ -81,6 +81,14 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(default=60.0, description="Per-file parse time limit (seconds).")
     parse_memory_mb: int = Field(default=2048, description="Per-file parse memory limit (MiB).")
 
+    min_free_disk_mb: int = Field(
+        default=128,
+        ge=0,
+        description="Writes to the embedded index stop with an error while the data directory's file system has "
+        "less free space than this (MiB); 0 = no check. The index writes through memory-mapped files, so a full "
+        "disk would otherwise kill the process (SIGBUS) instead of failing one write.",
+    )
+
     # --- crawler
     allow_private_networks: bool = Field(
         default=False,
@@ -97,6 +105,28 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `foerdersuche serve` binds to.")
     port: int = Field(default=8000, description="Port `foerdersuche serve` listens on.")
+    ingest_roots: tuple[Path, ...] = Field(
+        default=(),
+        description="Folders `POST /ingest` may read from (JSON list); empty = `<project>/corpus` and "
+        "`<data_dir>/inbox`. Requested paths must lie inside one of them after resolving symlinks.",
+    )
+    search_rate_limit: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Search requests (`/search`, exports, the web page's searches) per second and client address "
+        "(token bucket, refilled at this rate); answered 429 beyond it; 0 = no limit (the Docker image sets 20). "
+        "The client address is "
+        "the proxy's unless the proxy is trusted (uvicorn trusts X-Forwarded-For from 127.0.0.1, more with the "
+        "environment variable FORWARDED_ALLOW_IPS).",
+    )
+    search_rate_burst: int = Field(
+        default=40, ge=1, description="Search requests a client may send at once before `search_rate_limit` applies."
+    )
+    sources_file: Path | None = Field(
+        default=None,
+        description="Sources file (TOML) that `POST /crawl` reads its source names from; unset = "
+        "`<project>/corpus/sources.toml`.",
+    )
 
     @property
     def model_path(self) -> Path:

@@ -1,0 +1,382 @@
+"""From the API's search parameters to its grouped, cited, highlighted answer (and the export rows).
+
+Grouping (``search.group``): the top ``k`` passages of the query are grouped by document, in the
+order of each document's best passage, near-duplicates (the same press release on several sites)
+folded into one group that lists where else it was published; a group shows its
+``passages_per_doc`` best passages and counts all of its retrieved ones; pages are pages of groups.
+
+Facets of a query (``search.facets``) are counted over the query's fused candidates, the passages
+both retrievers returned before the cut to ``k`` (up to ``prefetch_limit`` each), in documents: a
+document counts once per value any of its candidate passages carries. They cost no extra store
+request and say how many relevant documents a filter would keep. Counting over *every* passage that
+matches the filters would ignore relevance (any query would show the same counts); ``/facets``
+gives those index-wide counts instead (unit: passages).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from api.schemas import (
+    AppliedFilter,
+    Citation,
+    DocumentGroup,
+    ExportRow,
+    Facets,
+    FacetValue,
+    PassageHit,
+    PlaceFacetValue,
+    PlaceOut,
+    SearchParams,
+    SearchResponse,
+)
+from api.state import AppState
+from core.errors import QueryError
+from core.gazetteer import Gazetteer, Place
+from core.models import DocType, Hit
+from core.store.base import SearchFilter
+from search.engine import SearchRequest, SearchResult
+from search.facets import facet_counts
+from search.group import group_hits
+from search.highlight import mark, snippet_window
+
+FACET_LIMIT = 50
+FIRST_YEAR = 1990  # global year facets count from here to next year
+
+DOC_TYPE_LABELS = {
+    DocType.PRESS_RELEASE.value: "Pressemitteilung",
+    DocType.PROJECT_PAGE.value: "Projektseite",
+    DocType.PROGRESS_REPORT.value: "Fortschrittsbericht",
+    DocType.OTHER.value: "Sonstiges",
+}
+LANGUAGE_LABELS = {"de": "Deutsch", "en": "Englisch", "fr": "Französisch", "nl": "Niederländisch"}
+PLACE_KIND_LABELS = {
+    "land": "Land",
+    "regierungsbezirk": "Regierungsbezirk",
+    "kreis": "Kreis",
+    "kreisfreie_stadt": "kreisfreie Stadt",
+    "gemeinde": "Gemeinde",
+    "region": "Region",
+}
+PDF = "application/pdf"
+
+
+# ----------------------------------------------------------------------------- filters
+
+
+def resolve_place(value: str, gazetteer: Gazetteer) -> Place:
+    """An AGS (or region key) as is, else a place name or alias (any case, inflected forms too)."""
+    text = value.strip()
+    if text in gazetteer.places:
+        return gazetteer.places[text]
+    if text.isdigit():
+        raise QueryError(f"Unbekannter Ortsschlüssel: {text!r}")
+    folded = text.casefold()
+    for place in gazetteer.places.values():
+        if folded == place.name.casefold() or any(folded == a.casefold() for a in place.aliases):
+            return place
+    found = gazetteer.find_places(text, ignore_case=True)
+    if len(found) == 1 and found[0].start == 0 and found[0].end == len(text):
+        return gazetteer.places[found[0].ags]
+    raise QueryError(f"Unbekannter Ort: {text!r}")
+
+
+def build_filter(params: SearchParams, gazetteer: Gazetteer) -> tuple[SearchFilter, AppliedFilter]:
+    places = list({p.ags: p for p in (resolve_place(v, gazetteer) for v in params.place)}.values())
+    keys: list[str] = []
+    for place in places:
+        keys.extend(gazetteer.place_filter_keys(place.ags))
+    flt = SearchFilter(
+        place_keys=tuple(dict.fromkeys(keys)),
+        programs=tuple(dict.fromkeys(params.program)),
+        doc_types=tuple(dict.fromkeys(t.value for t in params.doc_type)),
+        languages=tuple(dict.fromkeys(params.language)),
+        source_names=tuple(dict.fromkeys(params.source)),
+        date_from=params.date_from.isoformat() if params.date_from else None,
+        date_to=params.date_to.isoformat() if params.date_to else None,
+    )
+    applied = AppliedFilter(
+        places=[PlaceOut(ags=p.ags, name=p.name) for p in places],
+        programs=list(flt.programs),
+        doc_types=[DocType(t) for t in flt.doc_types],
+        languages=list(flt.languages),
+        sources=list(flt.source_names),
+        date_from=flt.date_from,
+        date_to=flt.date_to,
+    )
+    return flt, applied
+
+
+# ----------------------------------------------------------------------------- citations, snippets
+
+
+def original_url(doc_id: str, media_type: str | None, page: int | None) -> str:
+    url = f"/documents/{doc_id}/original"
+    if media_type == PDF and page:
+        url += f"#page={page}"
+    return url
+
+
+def view_url(doc_id: str, passage_id: str | None = None) -> str:
+    return f"/dokument/{doc_id}" + (f"?passage={passage_id}#p-{passage_id}" if passage_id else "")
+
+
+def snippet_html(text: str, spans: list[tuple[int, int]]) -> str:
+    a, b = snippet_window(text, spans)
+    inner = [(x - a, y - a) for x, y in spans if x >= a and y <= b]
+    return ("… " if a > 0 else "") + mark(text[a:b], inner) + (" …" if b < len(text) else "")
+
+
+def citation(hit: Hit, media_type: str | None) -> Citation:
+    p, d = hit.passage, hit.doc
+    return Citation(
+        doc_id=d.doc_id,
+        passage_id=p.passage_id,
+        title=d.title,
+        source=d.source,
+        source_name=d.source_name,
+        url=d.url,
+        page=p.page,
+        date=d.date,
+        char_start=p.char_start,
+        char_end=p.char_end,
+        original_url=original_url(d.doc_id, media_type, p.page),
+        view_url=view_url(d.doc_id, p.passage_id),
+    )
+
+
+def passage_hit(result: SearchResult, hit: Hit, media_type: str | None) -> PassageHit:
+    p = hit.passage
+    spans = result.highlights(hit)
+    return PassageHit(
+        passage_id=p.passage_id,
+        ordinal=p.ordinal,
+        text=p.text,
+        snippet_html=snippet_html(p.text, spans),
+        highlights=spans,
+        score=hit.score,
+        ranks=dict(hit.ranks),
+        page=p.page,
+        char_start=p.char_start,
+        char_end=p.char_end,
+        heading_path=list(p.heading_path),
+        places=list(p.annotations.places),
+        place_keys=list(p.annotations.place_keys),
+        programs=list(p.annotations.programs),
+        citation=citation(hit, media_type),
+    )
+
+
+# ----------------------------------------------------------------------------- facets
+
+
+def _counted(counts: dict[str, int], label: Callable[[str], str]) -> list[FacetValue]:
+    ordered = sorted(counts.items(), key=lambda vc: (-vc[1], label(vc[0]).casefold(), vc[0]))
+    return [FacetValue(value=v, label=label(v), count=n) for v, n in ordered[:FACET_LIMIT]]
+
+
+def place_values(counts: dict[str, int], gazetteer: Gazetteer | None) -> list[PlaceFacetValue]:
+    out = []
+    for fv in _counted(counts, lambda key: place_label(key, gazetteer)):
+        place = gazetteer.places.get(fv.value) if gazetteer else None
+        kind = PLACE_KIND_LABELS.get(place.kind, place.kind) if place else None
+        out.append(PlaceFacetValue(value=fv.value, label=fv.label, count=fv.count, kind=kind))
+    return out
+
+
+def place_label(key: str, gazetteer: Gazetteer | None) -> str:
+    place = gazetteer.places.get(key) if gazetteer else None
+    return place.name if place else key
+
+
+def doc_type_label(value: str) -> str:
+    return DOC_TYPE_LABELS.get(value, value)
+
+
+def language_label(value: str) -> str:
+    return LANGUAGE_LABELS.get(value, value)
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def query_facets(result: SearchResult, gazetteer: Gazetteer | None) -> Facets:
+    """Facets of a query (``search.facets``): documents per value among the fused candidates."""
+    candidates = result.candidates or result.hits
+    counts = facet_counts(candidates, gazetteer, FACET_LIMIT) if gazetteer else {}
+    per_source: dict[str, set[str]] = {}
+    for hit in candidates:
+        if hit.doc.source_name:
+            per_source.setdefault(hit.doc.source_name, set()).add(hit.doc.doc_id)
+
+    def values(name: str) -> dict[str, int]:
+        return dict(counts.get(name, ()))
+
+    return Facets(
+        unit="documents",
+        basis=f"the {len(candidates)} fused candidate passages of this query (up to prefetch_limit per retriever)",
+        places=place_values(values("place"), gazetteer),
+        programs=_counted(values("program"), _same),
+        doc_types=_counted(values("doc_type"), doc_type_label),
+        years=sorted(_counted(values("year"), _same), key=lambda fv: fv.value, reverse=True),
+        languages=_counted(values("language"), language_label),
+        sources=_counted({k: len(v) for k, v in per_source.items()}, _same),
+    )
+
+
+def global_facets(state: AppState) -> tuple[int, Facets]:
+    """Index-wide counts of passages per value (``/facets``)."""
+    store = state.require_store()
+    gazetteer = state.gazetteer
+    with state.index_lock.read():
+        total = store.count()
+        fields = {
+            name: dict(store.facet(key, None, FACET_LIMIT))
+            for name, key in (
+                ("places", "place_keys"),
+                ("programs", "programs"),
+                ("doc_types", "doc_type"),
+                ("languages", "language"),
+                ("sources", "source_name"),
+            )
+        }
+        years: dict[str, int] = {}
+        if total:
+            for year in range(FIRST_YEAR, date.today().year + 2):
+                n = store.count(SearchFilter(date_from=f"{year}-01-01", date_to=f"{year}-12-31"))
+                if n:
+                    years[str(year)] = n
+    facets = Facets(
+        unit="passages",
+        basis="all passages in the index",
+        places=place_values(fields["places"], gazetteer),
+        programs=_counted(fields["programs"], _same),
+        doc_types=_counted(fields["doc_types"], doc_type_label),
+        years=sorted(_counted(years, _same), key=lambda fv: fv.value, reverse=True),
+        languages=_counted(fields["languages"], language_label),
+        sources=_counted(fields["sources"], _same),
+    )
+    return total, facets
+
+
+# ----------------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A search with its resolved filter and the media type of each document found."""
+
+    params: SearchParams
+    result: SearchResult
+    applied: AppliedFilter
+    media_types: dict[str, str | None]
+    seconds: float
+
+
+def retrieve(state: AppState, params: SearchParams) -> Retrieved:
+    started = time.perf_counter()
+    searcher = state.require_searcher()
+    flt, applied = build_filter(params, searcher.gazetteer)
+    request = SearchRequest(query=params.q, k=params.k, filter=flt, options=state.search_options(params.mode))
+    with state.index_lock.read():
+        result = searcher.search(request)
+    media: dict[str, str | None] = {}
+    with state.registry() as reg:
+        for hit in result.hits:
+            doc_id = hit.doc.doc_id
+            if doc_id not in media:
+                record = reg.by_doc_id(doc_id)
+                media[doc_id] = record.media_type if record else None
+    return Retrieved(params, result, applied, media, time.perf_counter() - started)
+
+
+def group(found: Retrieved) -> list[DocumentGroup]:
+    """Documents in the order of their best passage (near-duplicates folded, ``search.group``)."""
+    result, params = found.result, found.params
+    groups = []
+    for g in group_hits(result.hits, per_doc=params.passages_per_doc):
+        d = g.doc
+        media = found.media_types.get(d.doc_id)
+        groups.append(
+            DocumentGroup(
+                doc_id=d.doc_id,
+                title=d.title,
+                source=d.source,
+                source_name=d.source_name,
+                url=d.url,
+                doc_type=d.doc_type,
+                date=d.date,
+                language=d.language,
+                media_type=media,
+                score=g.score,
+                matching_passages=g.total_hits,
+                also_published_at=list(g.also_published_at),
+                passages=[passage_hit(result, h, media) for h in g.hits],
+            )
+        )
+    return groups
+
+
+def search_response(state: AppState, params: SearchParams) -> SearchResponse:
+    found = retrieve(state, params)
+    groups = group(found)
+    pages = max(1, math.ceil(len(groups) / params.page_size))
+    start = (params.page - 1) * params.page_size
+    result = found.result
+    return SearchResponse(
+        query=params.q,
+        mode=result.request.options.mode,
+        k=params.k,
+        page=params.page,
+        page_size=params.page_size,
+        pages=pages,
+        total_documents=len(groups),
+        total_passages=len(result.hits),
+        recognised_places=[PlaceOut(ags=p.ags, name=p.name) for p in result.plan.places],
+        filter=found.applied,
+        results=groups[start : start + params.page_size],
+        facets=query_facets(result, state.gazetteer),
+        took_ms=round(found.seconds * 1000, 2),
+    )
+
+
+# ----------------------------------------------------------------------------- export
+
+EXPORT_COLUMNS = tuple(ExportRow.model_fields)
+
+
+def export_rows(found: Retrieved) -> list[ExportRow]:
+    """One row per retrieved passage, best first, with its full citation."""
+    rows = []
+    for rank, hit in enumerate(found.result.hits, 1):
+        p, d = hit.passage, hit.doc
+        rows.append(
+            ExportRow(
+                rank=rank,
+                score=hit.score,
+                doc_id=d.doc_id,
+                title=d.title,
+                doc_type=d.doc_type.value,
+                date=d.date,
+                language=d.language,
+                source=d.source,
+                source_name=d.source_name,
+                url=d.url,
+                page=p.page,
+                passage_id=p.passage_id,
+                char_start=p.char_start,
+                char_end=p.char_end,
+                heading_path=list(p.heading_path),
+                places=list(p.annotations.places),
+                programs=list(p.annotations.programs),
+                text=p.text,
+                original_url=original_url(d.doc_id, found.media_types.get(d.doc_id), p.page),
+                view_url=view_url(d.doc_id, p.passage_id),
+            )
+        )
+    return rows

@@ -1,0 +1,262 @@
+"""What one app holds while it runs: store, model, gazetteer, searcher, jobs, metrics.
+
+Built by the lifespan of ``api.app.create_app`` (never at import time) and reached by route handlers
+through the dependency aliases of ``api.deps``.
+
+Readiness: the app starts even when the model or the store cannot be opened yet (a Qdrant server
+still starting, say); ``/healthz`` answers, ``/readyz`` and the search endpoints answer 503 with the
+reason, and opening is retried at most every ``RETRY_S`` seconds when a request needs it.
+
+Threads: route handlers run in a thread pool, jobs in their own threads. The store is shared (the
+engine synchronises internally); the SQLite registry is not shareable between threads, so every
+use opens its own short-lived connection (``registry()``). ``index_lock`` is a readers-writer lock:
+queries take it shared; only a step that reopens the store (``Indexer`` construction calls
+``ensure_collection``) takes it exclusively.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from typing import Any
+
+from api.errors import ApiError
+from api.jobs import JobManager
+from api.metrics import IndexSnapshot, Metrics
+from core.embedding import Embedder, load_embedder
+from core.errors import FoerdersucheError
+from core.gazetteer import Gazetteer, load_gazetteer
+from core.rawstore import RawStore
+from core.registry import Registry
+from core.settings import Settings
+from core.store.base import Store
+from core.store.factory import open_store
+from ingest.reconcile import reconcile
+from search.engine import Mode, Searcher, SearchOptions
+
+log = logging.getLogger("api")
+
+RETRY_S = 5.0
+
+
+class RWLock:
+    """Many readers or one writer; a waiting writer blocks new readers (no writer starvation)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class AppState:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._given_embedder = embedder
+        self.embedder: Embedder | None = None
+        self.gazetteer: Gazetteer | None = None
+        self.store: Store | None = None
+        self.searcher: Searcher | None = None
+        self.raw = RawStore(settings.raw_dir)
+        self.index_lock = RWLock()
+        self.metrics = Metrics()
+        self.jobs = JobManager(on_finished=lambda _job: self.bump_generation())
+        self.problems: dict[str, str] = {}
+        # builds the parser of an ingest job inside an ExitStack; None = api.admin.open_parser (isolated workers)
+        self.parser_factory: Callable[[Settings, ExitStack], Any] | None = None
+        self.generation = 0  # bumped after every write job; caches of index-wide values key on it
+        self._open_lock = threading.Lock()
+        self._last_attempt = 0.0
+        self._closed = False
+        self.metrics.watch_index(self.snapshot)
+
+    # --- lifecycle
+
+    def start(self) -> None:
+        """The lifespan's startup (an app may be started again after a shutdown, as test clients do)."""
+        with self._open_lock:
+            self._closed = False
+        self.jobs.restart()
+        self.open()
+
+    def open(self) -> None:
+        """Open whatever is not open yet; record what fails (``problems``) instead of raising."""
+        with self._open_lock:
+            if self._closed:
+                return
+            self._last_attempt = time.monotonic()
+            problems: dict[str, str] = {}
+            if self.gazetteer is None:
+                try:
+                    self.gazetteer = load_gazetteer()
+                except FoerdersucheError as exc:
+                    problems["gazetteer"] = str(exc)
+            if self.embedder is None:
+                try:
+                    self.embedder = self._given_embedder or load_embedder(self.settings)
+                except FoerdersucheError as exc:
+                    problems["model"] = str(exc)
+            if self.store is None:
+                try:
+                    self.store = self._open_store()
+                except FoerdersucheError as exc:
+                    problems["store"] = str(exc)
+                except OSError as exc:  # the data dir cannot be created or read
+                    problems["store"] = f"cannot use the data directory {self.settings.data_dir}: {exc}"
+            if self.searcher is None and self.embedder and self.store and self.gazetteer:
+                self.searcher = Searcher(embedder=self.embedder, store=self.store, gazetteer=self.gazetteer)
+            self.problems = problems
+            for what, reason in problems.items():
+                log.warning("not ready: %s: %s", what, reason)
+
+    def _open_store(self) -> Store:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(self.settings)
+        if self.embedder is not None:
+            try:
+                store.ensure_collection(self.embedder.dim)
+                if not self.settings.qdrant_url:  # the embedded index: this process is its only writer
+                    with self.registry() as reg:
+                        reconcile(store, reg)  # never serve what an interrupted ingest left half-done
+            except BaseException:
+                store.close()
+                raise
+        return store
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        with self._open_lock:
+            self._closed = True
+            if self.store is not None:
+                with self.index_lock.write():
+                    try:
+                        self.store.close()
+                    except FoerdersucheError:
+                        log.exception("closing the store")
+                self.store = None
+            self.searcher = None
+
+    def retry_if_due(self) -> None:
+        if self.problems and time.monotonic() - self._last_attempt >= RETRY_S:
+            self.open()
+
+    def bump_generation(self) -> None:
+        self.generation += 1
+
+    # --- what handlers use
+
+    def require_searcher(self) -> Searcher:
+        self.retry_if_due()
+        if self.searcher is None:
+            raise self.not_ready()
+        return self.searcher
+
+    def require_store(self) -> Store:
+        self.retry_if_due()
+        if self.store is None:
+            raise self.not_ready()
+        return self.store
+
+    def require_gazetteer(self) -> Gazetteer:
+        self.retry_if_due()
+        if self.gazetteer is None:
+            raise self.not_ready()
+        return self.gazetteer
+
+    def not_ready(self) -> ApiError:
+        reasons = dict(self.problems) or {"app": "still starting"}
+        text = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+        return ApiError(503, "not_ready", f"The search service is not ready ({text}).", {"checks": reasons})
+
+    @contextmanager
+    def registry(self) -> Iterator[Registry]:
+        """A registry connection for the current thread, closed after use."""
+        reg = Registry(self.settings.registry_path)
+        try:
+            yield reg
+        finally:
+            reg.close()
+
+    def search_options(self, mode: Mode | None) -> SearchOptions:
+        s = self.settings
+        options = SearchOptions(
+            mode=s.search_mode,
+            fusion=s.fusion,
+            dense_weight=s.dense_weight,
+            prefetch_limit=s.prefetch_limit,
+            place_boost=s.place_boost,
+        )
+        return replace(options, mode=mode) if mode else options
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """(ready, check -> "ok" or the reason) for ``/readyz``."""
+        self.retry_if_due()
+        checks: dict[str, str] = {}
+        checks["model"] = "ok" if self.embedder is not None else self.problems.get("model", "not loaded")
+        checks["gazetteer"] = "ok" if self.gazetteer is not None else self.problems.get("gazetteer", "not loaded")
+        store = self.store
+        if store is None:
+            checks["store"] = self.problems.get("store", "not open")
+        else:
+            try:
+                with self.index_lock.read():
+                    store.count()
+                checks["store"] = "ok"
+            except FoerdersucheError as exc:
+                checks["store"] = f"not answering: {exc}"
+        return all(v == "ok" for v in checks.values()), checks
+
+    def snapshot(self) -> IndexSnapshot:
+        passages = documents = None
+        last = None
+        store = self.store
+        if store is not None:
+            try:
+                with self.index_lock.read():
+                    passages = store.count()
+            except FoerdersucheError:
+                passages = None
+        with self.registry() as reg:
+            documents, _ = reg.totals()
+            run = reg.last_run("ingest")
+            last = run[1] if run else None
+        return IndexSnapshot(
+            passages=passages,
+            documents=documents,
+            last_ingest_finished=last,
+            ready=self.searcher is not None and passages is not None,
+            jobs_by_status=self.jobs.counts(),
+        )
