@@ -9,11 +9,26 @@ trigrams, not a mock).
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
+import warnings
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+from core.errors import ModelError
+from core.settings import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sentence_transformers import SentenceTransformer
+
+    from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -52,3 +67,151 @@ class HashingEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_passages(texts)
+
+
+class E5Embedder:
+    """A sentence-transformers model behind the ``Embedder`` protocol.
+
+    For e5 models (the name contains ``e5``) passages are embedded as ``passage: <text>`` and queries
+    as ``query: <text>``, the prefixes the model was trained with; other models get the text as is.
+    Rows are float32 and L2-normalised, so a dot product is the cosine.
+    """
+
+    def __init__(self, model: SentenceTransformer, *, name: str, batch_size: int = 16) -> None:
+        dim = model.get_embedding_dimension()
+        if not dim:
+            raise ModelError(f"The model {name} does not report its embedding dimension.")
+        self.model = model
+        self.name = name
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        e5 = "e5" in name.lower()
+        self.query_prefix = "query: " if e5 else ""
+        self.passage_prefix = "passage: " if e5 else ""
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        vectors = np.array(vectors, dtype=np.float32)
+        # normalised again in float32: under torch-bf16 the model's own Normalize step runs in bfloat16
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: np.ndarray = vectors / np.maximum(norms, 1e-12)
+        return normalised
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.passage_prefix)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+
+def torch_threads() -> int:
+    """Threads for CPU inference: the cores this process may use, at most 8 (more rarely helps a
+    small encoder and starves the API's other work)."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, 8))
+
+
+def _holds_model(path: Path) -> bool:
+    return (path / "modules.json").is_file() or (path / "config.json").is_file()
+
+
+def load_embedder(settings: Settings, *, backend: str | None = None) -> E5Embedder:
+    """The dense embedder of ``settings``: model, backend and batch size.
+
+    ``settings.model_path`` holding a model -> loaded from there without touching the network;
+    otherwise the default model is first provisioned offline into that path
+    (``core.model_install``); any other name is resolved by sentence-transformers (model hub, online).
+    ``backend`` (default ``settings.embed_backend``) is applied by ``apply_backend``.
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from core.model_install import hub_offline
+
+    torch.set_num_threads(torch_threads())
+    path = settings.model_path
+    try:
+        if not _holds_model(path) and settings.model_name == DEFAULT_MODEL:
+            from core.model_install import install_default_model
+
+            log.info("%s is not provisioned in %s yet; installing it offline now", DEFAULT_MODEL, path)
+            install_default_model(path)
+        if _holds_model(path):
+            with hub_offline():
+                model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        else:
+            log.info("Loading %s through sentence-transformers (model hub)", settings.model_name)
+            model = SentenceTransformer(settings.model_name, device="cpu")
+    except ModelError:
+        raise
+    except Exception as exc:  # OSError, ValueError, hub errors...: one message fit for a user
+        where = path if _holds_model(path) else settings.model_name
+        raise ModelError(f"Cannot load the embedding model {where}: {type(exc).__name__}: {exc}") from exc
+    model.eval()
+    model = apply_backend(model, backend or settings.embed_backend)
+    return E5Embedder(model, name=settings.model_name, batch_size=settings.embed_batch_size)
+
+
+BACKENDS = ("torch", "torch-int8", "torch-bf16")
+
+# The second linear layer of each feed-forward block (BERT: ``encoder.layer.<i>.output.dense``).
+# Its input is the GELU output, whose outliers a per-batch int8 activation scale crushes: quantising
+# it too cost 0.018 nDCG@10 on XQuAD-de (evaluation/reports/model_backends.md), the rest 0.003.
+_FFN_OUTPUT = re.compile(r"(?:^|\.)layer\.\d+\.output\.dense$")
+
+
+def bf16_is_fast() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def apply_backend(model: SentenceTransformer, backend: str) -> SentenceTransformer:
+    """Prepare a loaded (fp32, eval mode) model for CPU inference with ``backend``:
+
+    - ``torch``: float32 as loaded;
+    - ``torch-int8``: dynamic int8 quantisation (per-channel int8 weights, activations quantised per
+      batch at run time) of every ``nn.Linear`` except the feed-forward output projections;
+    - ``torch-bf16``: weights and activations in bfloat16; chosen only where the CPU has native bf16
+      (else it falls back to ``torch-int8`` and logs why). Embeddings come back as float32 either way.
+    """
+    import torch
+
+    if backend == "torch":
+        return model
+    if backend == "torch-bf16":
+        if bf16_is_fast():
+            return model.to(torch.bfloat16)
+        log.warning("This CPU has no native bfloat16 (AVX512-BF16/AMX); using torch-int8 instead of torch-bf16")
+        backend = "torch-int8"
+    if backend == "torch-int8":
+        from torch.ao.quantization import per_channel_dynamic_qconfig
+
+        spec = {
+            name: per_channel_dynamic_qconfig
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and not _FFN_OUTPUT.search(name)
+        }
+        with warnings.catch_warnings():
+            # torch 2.13 marks torch.ao dynamic quantisation deprecated (in favour of torchao, not
+            # installed); it works as measured in evaluation/reports/model_backends.md, torch is pinned.
+            warnings.filterwarnings(
+                "ignore", message=r"torch\.ao\.quantization is deprecated", category=DeprecationWarning
+            )
+            warnings.filterwarnings("ignore", message=r".*quantize_per_(tensor|channel).*", category=UserWarning)
+            quantize = torch.ao.quantization.quantize_dynamic
+            quantize(model, spec, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
+        return model
+    raise ModelError(f"Unknown embedding backend {backend!r}; expected one of {', '.join(BACKENDS)}.")
