@@ -1,0 +1,717 @@
+"""The performance benchmark behind ``foerdersuche bench`` (a report, not a timed test).
+
+Stages, each timed on its own:
+
+1. ingest: ``corpus/sample`` parsed and chunked ``INGEST_REPEATS`` times in this process (documents/s,
+   passages/s); enrichment and sparse vectors per passage;
+2. embedding: ``EMBED_PASSAGES`` German passages of ~150 words (windows over the sample corpus) through
+   the real model: passages/s and tokens/s (tokens as the model's tokenizer counts them);
+3. per index size N: a synthetic corpus (``evaluation.synthetic``: sample passages with shuffled
+   sentences, swapped places and amounts) written to a fresh Qdrant Edge shard in batches (points/s),
+   then ``optimize()`` (HNSW build) timed. Dense vectors: the real model embeds the first
+   ``real_vectors`` synthetic passages; every further passage gets the vector of passage
+   ``i % real_vectors`` plus Gaussian noise (sigma ``NOISE_SIGMA`` per dimension), re-normalised. That
+   keeps the vector distribution realistic at a scale the CPU could not embed in minutes; the
+   report says so;
+4. queries, in a process of its own (``evaluation.bench_query``), so its peak RSS is the serving RSS:
+   latency p50/p95/p99 per mode with and without a filter through the ``Searcher`` (query embedding
+   included), queries/s with 1 and 4 clients, HNSW recall@10 against exact search;
+5. the HTTP API, when installed: a server process (``create_app`` under uvicorn) over the same index;
+   latency of ``GET /search`` per mode, with and without filter, 1 and 4 clients, the server's RSS.
+
+Writes ``bench.json``, ``bench.md`` and ``latency.png`` into the report folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.analysis import passage_vector
+from core.embedding import Embedder
+from core.settings import Settings
+from core.store.base import IndexPoint
+from evaluation.bench_query import FILTER, MODES, percentiles
+from evaluation.collection import corpus_files, corpus_sha256, load_domain
+
+INGEST_REPEATS = 3
+EMBED_PASSAGES = 200
+EMBED_WORDS = 150
+NOISE_SIGMA = 0.02
+UPSERT_BATCH = 256
+RECALL_QUERIES = 200  # dense queries for the HNSW recall: the domain queries plus sample sentences
+HTTP_MODES = ("lexical", "dense", "hybrid")
+TARGETS = {
+    "hybrid_p95_ms": 50.0,
+    "serving_rss_mib": 1536.0,
+    "embed_passages_per_s": 10.0,
+}
+
+Progress = Callable[[str], None]
+ServerCommand = Callable[[Path, int, str], "list[str] | None"]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    sizes: tuple[int, ...]
+    embedder: str = "model"
+    queries: int = 200
+    real_vectors: int = 2000
+    server_command: ServerCommand | None = None
+    keep_index: bool = False
+
+
+@dataclass
+class BenchResult:
+    report: dict[str, Any]
+    summary: str
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def default_dir(reports_dir: Path, now: dt.datetime | None = None) -> Path:
+    return reports_dir / f"bench-{(now or dt.datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def _load() -> list[float]:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return []
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _embedder(settings: Settings, kind: str) -> Embedder:
+    from core.embedding import HashingEmbedder, load_embedder
+
+    return HashingEmbedder() if kind == "hashing" else load_embedder(settings)
+
+
+# ---------------------------------------------------------------- stage 1: ingest
+
+
+def bench_ingest(repeats: int = INGEST_REPEATS) -> tuple[dict[str, Any], list[str]]:
+    """Parse + chunk of the sample corpus, repeated; enrichment and sparse vectors per passage.
+
+    Returns the numbers and the passages' texts (the base of the synthetic corpus)."""
+    from core.gazetteer import load_gazetteer
+    from core.ids import doc_id_for
+    from ingest.chunk import ChunkOptions, chunk
+    from ingest.enrich import annotate
+    from ingest.parse import parse_bytes
+    from ingest.pipeline import display_source
+
+    files = [(display_source(f), f.suffix.lower(), f.read_bytes()) for f in corpus_files()]
+    texts: list[str] = []
+    docs = passages = 0
+    started = time.perf_counter()
+    for r in range(repeats):
+        for source, suffix, data in files:
+            doc = parse_bytes(data, source, doc_id=doc_id_for(source), suffix_hint=suffix)
+            ps = chunk(doc, ChunkOptions())
+            docs += 1
+            passages += len(ps)
+            if r == 0:
+                texts.extend(p.text for p in ps)
+    parse_s = time.perf_counter() - started
+    gazetteer = load_gazetteer()
+    started = time.perf_counter()
+    for t in texts:
+        annotate(t, gazetteer)
+    enrich_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for t in texts:
+        passage_vector(t)
+    sparse_s = time.perf_counter() - started
+    return {
+        "files": len(files),
+        "repeats": repeats,
+        "bytes": sum(len(d) for _, _, d in files) * repeats,
+        "documents": docs,
+        "passages": passages,
+        "parse_chunk_seconds": round(parse_s, 3),
+        "documents_per_s": round(docs / parse_s, 1),
+        "passages_per_s": round(passages / parse_s, 1),
+        "enrich_passages_per_s": round(len(texts) / enrich_s, 1),
+        "sparse_vectors_per_s": round(len(texts) / sparse_s, 1),
+        "note": "in-process parser (the ingest CLI adds an isolated worker process per file batch)",
+    }, texts
+
+
+# ---------------------------------------------------------------- stage 2: embedding
+
+
+def word_windows(texts: Sequence[str], words: int, n: int) -> list[str]:
+    """``n`` passages of ``words`` words: consecutive windows over the texts, repeated if needed."""
+    tokens = " ".join(texts).split()
+    windows = [" ".join(tokens[i : i + words]) for i in range(0, max(1, len(tokens) - words + 1), words)]
+    return [windows[i % len(windows)] for i in range(n)]
+
+
+def count_tokens(embedder: Embedder, texts: Sequence[str]) -> tuple[int, str]:
+    tokenizer = getattr(getattr(embedder, "model", None), "tokenizer", None)
+    if tokenizer is None:
+        return sum(len(t.split()) for t in texts), "words (the embedder has no tokenizer)"
+    prefix = getattr(embedder, "passage_prefix", "")
+    encoded = tokenizer([prefix + t for t in texts], truncation=True, max_length=512)
+    return sum(len(ids) for ids in encoded["input_ids"]), "model tokens incl. prefix and special tokens"
+
+
+def bench_embedding(embedder: Embedder, texts: Sequence[str], n: int = EMBED_PASSAGES) -> dict[str, Any]:
+    passages = word_windows(texts, EMBED_WORDS, n)
+    tokens, unit = count_tokens(embedder, passages)
+    embedder.embed_passages(passages[:8])  # warm-up
+    started = time.perf_counter()
+    embedder.embed_passages(passages)
+    seconds = time.perf_counter() - started
+    return {
+        "model": embedder.name,
+        "passages": n,
+        "words_per_passage": EMBED_WORDS,
+        "tokens": tokens,
+        "token_unit": unit,
+        "seconds": round(seconds, 2),
+        "passages_per_s": round(n / seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+    }
+
+
+# ---------------------------------------------------------------- stage 3: index
+
+
+def real_vectors(embedder: Embedder, texts: Sequence[str], progress: Progress | None) -> np.ndarray:
+    out = []
+    batch = 64
+    for i in range(0, len(texts), batch):
+        if progress and i % 512 == 0:
+            progress(f"embedding synthetic passages {i}/{len(texts)}")
+        out.append(np.asarray(embedder.embed_passages(list(texts[i : i + batch])), dtype=np.float32))
+    return np.concatenate(out) if out else np.zeros((0, embedder.dim), np.float32)
+
+
+def build_index(
+    settings: Settings,
+    base: Sequence[str],
+    size: int,
+    vectors: np.ndarray,
+    directory: Path,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """A fresh Edge shard of ``size`` synthetic passages; timed writes and optimize."""
+    from core.gazetteer import load_gazetteer
+    from core.store.factory import open_store
+    from evaluation.synthetic import generate
+    from ingest.enrich import annotate
+
+    if directory.exists():
+        shutil.rmtree(directory)
+    s = settings.model_copy(update={"data_dir": directory, "qdrant_url": None, "model_dir": settings.model_path})
+    gazetteer = load_gazetteer()
+    store = open_store(s)
+    store.ensure_collection(int(vectors.shape[1]))
+    rng = np.random.default_rng(11)
+    real = len(vectors)
+    times = {"generate": 0.0, "enrich": 0.0, "sparse": 0.0, "dense": 0.0, "upsert": 0.0}
+    cos: list[float] = []
+    batch: list[IndexPoint] = []
+    written = 0
+
+    def flush() -> None:
+        nonlocal written
+        t = time.perf_counter()
+        store.upsert(batch)
+        times["upsert"] += time.perf_counter() - t
+        written += len(batch)
+        batch.clear()
+
+    t = time.perf_counter()
+    for sp in generate(base, size, gazetteer):
+        i = len(batch) + written
+        times["generate"] += time.perf_counter() - t
+        t = time.perf_counter()
+        ann = annotate(sp.passage.text, gazetteer)
+        times["enrich"] += time.perf_counter() - t
+        t = time.perf_counter()
+        sparse = passage_vector(sp.passage.text)
+        times["sparse"] += time.perf_counter() - t
+        t = time.perf_counter()
+        if i < real:
+            v = vectors[i]
+        else:
+            source = vectors[i % real]
+            v = source + rng.normal(0.0, NOISE_SIGMA, size=source.shape).astype(np.float32)
+            v = v / np.linalg.norm(v)
+            if len(cos) < 1000:
+                cos.append(float(np.dot(v, source)))
+        dense = tuple(float(x) for x in v)
+        times["dense"] += time.perf_counter() - t
+        batch.append(IndexPoint(replace(sp.passage, annotations=ann), sp.doc, dense, sparse))
+        if len(batch) >= UPSERT_BATCH:
+            flush()
+            if progress and written % 10_000 < UPSERT_BATCH:
+                progress(f"index {size}: {written} points written")
+        t = time.perf_counter()
+    if batch:
+        flush()
+    if progress:
+        progress(f"index {size}: optimize (HNSW build)")
+    t = time.perf_counter()
+    store.optimize()
+    optimize_s = time.perf_counter() - t
+    count = store.count()
+    store.close()
+    return {
+        "points": count,
+        "upsert_batch": UPSERT_BATCH,
+        "upsert_seconds": round(times["upsert"], 2),
+        "points_per_s": round(written / times["upsert"], 1) if times["upsert"] else None,
+        "optimize_seconds": round(optimize_s, 2),
+        "prepare_seconds": {k: round(v, 2) for k, v in times.items() if k != "upsert"},
+        "real_vectors": min(real, size),
+        "perturbed_vectors": max(0, size - real),
+        "perturbed_cosine_to_source_mean": round(statistics.fmean(cos), 4) if cos else None,
+        "disk_mib": round(sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) / 2**20, 1),
+        "segments": _segments(directory / "index" / s.collection),
+    }
+
+
+def _segments(path: Path) -> dict[str, Any] | None:
+    """Segment count and HNSW-indexed vectors of a closed shard (read-only look)."""
+    try:
+        import qdrant_edge as qe
+
+        shard = qe.EdgeShard.load(str(path), None)
+        try:
+            info = shard.info()
+            return {
+                "segments": info.segments_count,
+                "points": info.points_count,
+                "indexed_vectors": info.indexed_vectors_count,
+            }
+        finally:
+            shard.close()
+    except Exception as exc:  # a report field, never a reason to fail the benchmark
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+# ---------------------------------------------------------------- stage 4: queries (child process)
+
+
+def bench_queries(settings: Settings, directory: Path, options: BenchOptions, texts_file: Path) -> dict[str, Any]:
+    out = directory / "query.json"
+    cmd = [
+        sys.executable,
+        "-m",
+        "evaluation.bench_query",
+        "--data-dir",
+        str(directory),
+        "--out",
+        str(out),
+        "--embedder",
+        options.embedder,
+        "--queries",
+        str(options.queries),
+        "--texts",
+        str(texts_file),
+        "--model-dir",
+        str(settings.model_path),
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=3600, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the query benchmark failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+# ---------------------------------------------------------------- stage 5: HTTP
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _proc_memory(pid: int) -> dict[str, float]:
+    values = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = round(int(rest.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return {"rss_mib": values.get("VmRSS", 0.0), "peak_rss_mib": values.get("VmHWM", 0.0)}
+
+
+def bench_http(command: list[str], port: int, texts: Sequence[str], n: int, settings: Settings) -> dict[str, Any]:
+    import httpx
+
+    env = {**os.environ, "FOERDERSUCHE_MODEL_DIR": str(settings.model_path), "TOKENIZERS_PARALLELISM": "false"}
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30.0) as client:
+            deadline = time.monotonic() + 300
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(
+                        f"the API server exited: {(server.stderr.read() if server.stderr else '')[-2000:]}"
+                    )
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the API server did not become ready within 300 s")
+                time.sleep(0.5)
+            result: dict[str, Any] = {"url": base, "latency_ms": {}}
+            flt = {"place": "05978", "date_from": FILTER.date_from}
+            for mode in HTTP_MODES:
+                for label, extra in (("unfiltered", {}), ("filtered", flt)):
+                    params = [{"q": texts[i % len(texts)], "mode": mode, "k": 10, **extra} for i in range(n + 5)]
+                    for p in params[:5]:
+                        client.get("/search", params=p).raise_for_status()
+                    samples = []
+                    for p in params[5:]:
+                        t = time.perf_counter()
+                        client.get("/search", params=p).raise_for_status()
+                        samples.append((time.perf_counter() - t) * 1000)
+                    result["latency_ms"][f"{mode}/{label}"] = percentiles(samples)
+            result["throughput"] = []
+            for clients in (1, 4):
+                params = [{"q": texts[i % len(texts)], "mode": "hybrid", "k": 10} for i in range(n)]
+                shares = [params[c::clients] for c in range(clients)]
+
+                def worker(share: list[dict[str, Any]]) -> list[int]:
+                    with httpx.Client(base_url=base, timeout=60.0) as c:  # one keep-alive connection per client
+                        return [c.get("/search", params=p).status_code for p in share]
+
+                started = time.perf_counter()
+                with ThreadPoolExecutor(max_workers=clients) as pool:
+                    codes = [code for part in pool.map(worker, shares) for code in part]
+                seconds = time.perf_counter() - started
+                result["throughput"].append(
+                    {
+                        "clients": clients,
+                        "queries": n,
+                        "seconds": round(seconds, 2),
+                        "qps": round(n / seconds, 2),
+                        "errors": sum(c != 200 for c in codes),
+                    }
+                )
+            result["memory"] = _proc_memory(server.pid)
+            return result
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
+
+
+# ---------------------------------------------------------------- run
+
+
+def query_texts(base: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Timed queries: the domain collection's queries. Recall queries: those, then the first sentence
+    of sample passages, up to ``RECALL_QUERIES``."""
+    queries = [q.text for q in load_domain().queries]
+    sentences = [t.split(". ")[0][:300] for t in base if len(t.split()) >= 8]
+    recall = (queries + sentences)[:RECALL_QUERIES]
+    return queries, recall
+
+
+def run(settings: Settings, options: BenchOptions, target: Path, progress: Progress | None = None) -> BenchResult:
+    from evaluation.suite import git_commit, public_settings
+
+    target.mkdir(parents=True, exist_ok=True)
+    work = settings.data_dir / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "meta": {
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
+            "load_average_start": _load(),
+            "embedder": options.embedder,
+            "settings": public_settings(settings),
+            "git": git_commit(),
+            "corpus_sha256": corpus_sha256(),
+            "sizes": list(options.sizes),
+            "queries_per_measurement": options.queries,
+            "noise_sigma": NOISE_SIGMA,
+        },
+        "targets": TARGETS,
+    }
+    if progress:
+        progress("ingest: parse + chunk")
+    report["ingest"], base = bench_ingest()
+    if progress:
+        progress("loading the embedder")
+    embedder = _embedder(settings, options.embedder)
+    if progress:
+        progress("embedding throughput")
+    report["embedding"] = bench_embedding(embedder, base)
+    from core.gazetteer import load_gazetteer
+    from evaluation.synthetic import generate
+
+    n_real = min(options.real_vectors, max(options.sizes))
+    gazetteer = load_gazetteer()
+    real_texts = [sp.passage.text for sp in generate(base, n_real, gazetteer)]
+    started = time.perf_counter()
+    vectors = real_vectors(embedder, real_texts, progress)
+    report["real_vectors"] = {"passages": n_real, "seconds": round(time.perf_counter() - started, 1)}
+    del embedder
+    queries, recall = query_texts(base)
+    texts_file = target / "texts.json"
+    texts_file.write_text(json.dumps({"queries": queries, "recall": recall}, ensure_ascii=False), encoding="utf-8")
+    report["sizes"] = {}
+    for size in options.sizes:
+        directory = work / f"index-{size}"
+        if progress:
+            progress(f"index {size}: writing")
+        entry: dict[str, Any] = {"index": build_index(settings, base, size, vectors, directory, progress)}
+        if progress:
+            progress(f"index {size}: queries")
+        entry["search"] = bench_queries(settings, directory, options, texts_file)
+        command = (
+            options.server_command(directory, port := _free_port(), options.embedder)
+            if options.server_command
+            else None
+        )
+        if command:
+            if progress:
+                progress(f"index {size}: HTTP API")
+            entry["http"] = bench_http(command, port, queries, options.queries, settings)
+        else:
+            entry["http"] = None
+        report["sizes"][str(size)] = entry
+        if not options.keep_index:
+            shutil.rmtree(directory, ignore_errors=True)
+    report["meta"]["load_average_end"] = _load()
+    report["meta"]["bench_process_peak_rss_mib"] = _peak_rss_mib()
+    report["verdict"] = verdict(report)
+    paths = write(report, target)
+    return BenchResult(report, summary(report), paths)
+
+
+# ---------------------------------------------------------------- verdict and report
+
+
+def verdict(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue, measured at the largest size: met or not, with the number."""
+    largest = str(max(int(k) for k in report["sizes"]))
+    entry = report["sizes"][largest]
+    lat = entry["search"]["latency_ms"]
+    out = []
+    p95 = lat["hybrid/unfiltered"]["p95"]
+    out.append(
+        {
+            "target": f"hybrid p95 < {TARGETS['hybrid_p95_ms']:g} ms incl. query embedding "
+            f"({largest} passages, Searcher)",
+            "value": p95,
+            "met": p95 < TARGETS["hybrid_p95_ms"],
+        }
+    )
+    for mode in MODES:
+        f, u = lat[f"{mode}/filtered"]["p95"], lat[f"{mode}/unfiltered"]["p95"]
+        out.append(
+            {
+                "target": f"{mode}: filtered no slower than unfiltered (p95, {largest} passages)",
+                "value": f"{f} vs {u} ms",
+                "met": f <= u * 1.05,
+            }
+        )
+    http = entry.get("http")
+    serving = http["memory"]["peak_rss_mib"] if http else entry["search"]["memory"]["peak_rss_mib"]
+    what = "API server process" if http else "Searcher process (API not installed)"
+    out.append(
+        {
+            "target": f"serving RSS < {TARGETS['serving_rss_mib']:g} MiB ({what}, peak, {largest} passages)",
+            "value": serving,
+            "met": serving < TARGETS["serving_rss_mib"],
+        }
+    )
+    emb = report["embedding"]["passages_per_s"]
+    out.append(
+        {
+            "target": f"embedding >= {TARGETS['embed_passages_per_s']:g} passages/s of ~150 words",
+            "value": emb,
+            "met": emb >= TARGETS["embed_passages_per_s"],
+        }
+    )
+    return out
+
+
+def summary(report: dict[str, Any]) -> str:
+    lines = [
+        f"ingest: {report['ingest']['documents_per_s']} documents/s, {report['ingest']['passages_per_s']} passages/s "
+        "(parse+chunk)",
+        f"embedding: {report['embedding']['passages_per_s']} passages/s, {report['embedding']['tokens_per_s']} "
+        "tokens/s",
+    ]
+    for size, entry in report["sizes"].items():
+        idx, lat = entry["index"], entry["search"]["latency_ms"]
+        lines.append(
+            f"{size} passages: {idx['points_per_s']} points/s, optimize {idx['optimize_seconds']} s; "
+            + "; ".join(f"{m} p95 {lat[m + '/unfiltered']['p95']} ms" for m in MODES)
+        )
+    for v in report["verdict"]:
+        lines.append(f"{'erfüllt' if v['met'] else 'NICHT erfüllt'}: {v['target']}: {v['value']}")
+    return "\n".join(lines)
+
+
+def write(report: dict[str, Any], target: Path) -> dict[str, Path]:
+    paths = {"json": target / "bench.json", "markdown": target / "bench.md", "chart": target / "latency.png"}
+    paths["json"].write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    _chart(report, paths["chart"])
+    paths["markdown"].write_text(markdown(report), encoding="utf-8")
+    return paths
+
+
+def _chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = list(report["sizes"])
+    series = [f"{m}/{f}" for m in MODES for f in ("unfiltered", "filtered")]
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / max(1, len(sizes))
+    for i, size in enumerate(sizes):
+        lat = report["sizes"][size]["search"]["latency_ms"]
+        xs = [j + (i - (len(sizes) - 1) / 2) * width for j in range(len(series))]
+        ax.bar(xs, [lat[s]["p95"] for s in series], width, label=f"{size} passages, p95")
+        ax.scatter(xs, [lat[s]["p50"] for s in series], color="black", s=10, zorder=3, label="p50" if i == 0 else None)
+    ax.axhline(TARGETS["hybrid_p95_ms"], color="red", linestyle="--", linewidth=0.8, label="target hybrid p95")
+    ax.set_xticks(range(len(series)), [s.replace("/", "\n") for s in series], fontsize=7)
+    ax.set_ylabel("ms per query (Searcher, incl. query embedding)")
+    ax.set_title("Query latency by mode and filter")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["meta"]
+    ing, emb = report["ingest"], report["embedding"]
+    lines = [
+        "# Performance benchmark",
+        "",
+        f"- created {m['created']}, git "
+        f"{m['git'].get('commit')}{' (work tree differs)' if m['git'].get('dirty') else ''}",
+        f"- machine: {m['machine']['cpu']}, {m['machine']['cores']} cores; load average at start "
+        f"{m['load_average_start']}, "
+        f"at end {m.get('load_average_end')} (other processes on the machine slow every number down)",
+        f"- embedder: {m['embedder']} ({emb['model']}, backend {m['settings']['embed_backend']}); index: embedded "
+        "Qdrant Edge",
+        "- synthetic corpus: sample passages with shuffled sentences, swapped places and amounts; dense vectors "
+        "from the "
+        f"embedder ({m['embedder']}) for {report['real_vectors']['passages']} passages, every further passage a "
+        "perturbed copy "
+        f"(Gaussian noise, sigma {m['noise_sigma']} per dimension, re-normalised). Latencies are end to end through "
+        "the "
+        "Searcher, query embedding included.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |" for v in report["verdict"]]
+    lines += [
+        "",
+        "## Ingest and embedding",
+        "",
+        f"- parse + chunk: {ing['documents']} documents ({ing['files']} files x {ing['repeats']}) in "
+        f"{ing['parse_chunk_seconds']} s: "
+        f"**{ing['documents_per_s']} documents/s**, {ing['passages_per_s']} passages/s ({ing['note']})",
+        f"- enrichment {ing['enrich_passages_per_s']} passages/s, sparse vectors {ing['sparse_vectors_per_s']} "
+        "passages/s",
+        f"- embedding: {emb['passages']} passages of {emb['words_per_passage']} words in {emb['seconds']} s: "
+        f"**{emb['passages_per_s']} passages/s**, {emb['tokens_per_s']} tokens/s ({emb['token_unit']})",
+        f"- peak RSS of the benchmark process: {m.get('bench_process_peak_rss_mib')} MiB",
+        "",
+        "## Per index size",
+    ]
+    for size, entry in report["sizes"].items():
+        idx, s = entry["index"], entry["search"]
+        lines += [
+            "",
+            f"### {size} passages",
+            "",
+            f"- writes: **{idx['points_per_s']} points/s** (batches of {idx['upsert_batch']}), "
+            f"{idx['upsert_seconds']} s; "
+            f"optimize (HNSW build): **{idx['optimize_seconds']} s**; on disk {idx['disk_mib']} MiB; segments "
+            f"{idx['segments']}",
+            f"- preparing the points (not part of points/s): {idx['prepare_seconds']}",
+            f"- perturbed vectors: {idx['perturbed_vectors']} (mean cosine to their source "
+            f"{idx['perturbed_cosine_to_source_mean']})",
+            f"- filter: {s['filter']} ; query embedding alone: p50 {s['query_embedding_ms']['p50']} ms, p95 "
+            f"{s['query_embedding_ms']['p95']} ms",
+            f"- HNSW recall@10 vs exact: unfiltered {s['hnsw']['unfiltered']['recall@10']}, filtered "
+            f"{s['hnsw']['filtered']['recall@10']} "
+            f"({s['hnsw']['unfiltered']['queries']} real query embeddings)",
+            f"- Searcher process: RSS {s['memory']['rss_mib']} MiB, peak {s['memory']['peak_rss_mib']} MiB; "
+            + ", ".join(f"{t['clients']} client(s): {t['qps']} queries/s" for t in s["throughput"]),
+            "",
+            "| mode / filter | p50 ms | p95 ms | p99 ms | mean ms |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [f"| {k} | {v['p50']} | {v['p95']} | {v['p99']} | {v['mean']} |" for k, v in s["latency_ms"].items()]
+        http = entry.get("http")
+        if http:
+            lines += [
+                "",
+                f"HTTP API (`GET /search`, one client, keep-alive): server RSS {http['memory']['rss_mib']} MiB, "
+                f"peak {http['memory']['peak_rss_mib']} MiB; "
+                + ", ".join(
+                    f"{t['clients']} client(s): {t['qps']} queries/s ({t['errors']} errors)" for t in http["throughput"]
+                ),
+                "",
+                "| mode / filter | p50 ms | p95 ms | p99 ms |",
+                "|---|---:|---:|---:|",
+            ]
+            lines += [f"| {k} | {v['p50']} | {v['p95']} | {v['p99']} |" for k, v in http["latency_ms"].items()]
+        else:
+            lines += ["", "HTTP API: not measured (api.app not installed or --no-http)."]
+    lines += ["", "![latency](latency.png)", ""]
+    return "\n".join(lines)

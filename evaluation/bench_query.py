@@ -1,0 +1,182 @@
+"""The query side of the benchmark, run in a process of its own so its memory is the serving memory.
+
+    python -m evaluation.bench_query --data-dir DIR --out FILE.json [--embedder model|hashing] [--queries 200]
+
+Opens the index in ``DIR`` the way a server does (store, model, gazetteer, ``Searcher``) and measures,
+end to end through ``Searcher.search`` (query embedding included): latency per mode with and without a
+filter, the query embedding alone, queries/s with 1 and 4 concurrent clients, and the HNSW recall@10
+of the dense index against exact search (``StoreQuery(exact=True)``) with real query embeddings.
+Writes one JSON object; RSS figures are this process's (VmHWM = peak).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from core.embedding import Embedder
+from core.settings import Settings
+from core.store.base import SearchFilter, Store, StoreQuery
+from search.engine import Searcher, SearchOptions, SearchRequest
+
+MODES: dict[str, dict[str, Any]] = {
+    "lexical": {"mode": "lexical"},
+    "dense": {"mode": "dense"},
+    "hybrid": {"mode": "hybrid"},  # the settings' fusion and dense weight
+    "hybrid-rrf": {"mode": "hybrid", "fusion": "rrf"},
+    "hybrid-dbsf": {"mode": "hybrid", "fusion": "dbsf"},
+}
+# A realistic hard filter: passages about Kreis Unna (or one of its Gemeinden), dated 2020 or later.
+FILTER = SearchFilter(place_keys=("05978",), date_from="2020-01-01")
+WARMUP = 5
+T = TypeVar("T")
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    qs = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {
+        "p50": round(statistics.median(samples_ms), 2),
+        "p95": round(qs[94], 2),
+        "p99": round(qs[98], 2),
+        "mean": round(statistics.fmean(samples_ms), 2),
+        "n": len(samples_ms),
+    }
+
+
+def memory() -> dict[str, float]:
+    """This process's resident memory now and at its peak (MiB), from /proc."""
+    values: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = round(int(rest.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return {"rss_mib": values.get("VmRSS", 0.0), "peak_rss_mib": values.get("VmHWM", 0.0)}
+
+
+def timed_each(call: Callable[[T], object], args: Sequence[T]) -> list[float]:
+    """Milliseconds of ``call(arg)`` for each argument."""
+    out = []
+    for arg in args:
+        t = time.perf_counter()
+        call(arg)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def latency(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, overrides in MODES.items():
+        options = replace(base, **overrides)
+        for label, flt in (("unfiltered", SearchFilter()), ("filtered", FILTER)):
+            requests = [
+                SearchRequest(query=texts[i % len(texts)], k=10, filter=flt, options=options) for i in range(n + WARMUP)
+            ]
+            for r in requests[:WARMUP]:
+                searcher.search(r)
+            out[f"{name}/{label}"] = percentiles(timed_each(searcher.search, requests[WARMUP:]))
+    return out
+
+
+def throughput(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n: int, clients: int) -> dict[str, float]:
+    requests = [SearchRequest(query=texts[i % len(texts)], k=10, options=base) for i in range(n)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(searcher.search, requests))
+    seconds = time.perf_counter() - started
+    return {"clients": clients, "queries": n, "seconds": round(seconds, 2), "qps": round(n / seconds, 2)}
+
+
+def hnsw_recall(store: Store, vectors: np.ndarray, flt: SearchFilter | None) -> dict[str, float]:
+    """Mean overlap of the HNSW top 10 with the exact top 10, per query (recall@10)."""
+    recalls = []
+    for v in vectors:
+        dense = tuple(float(x) for x in v)
+        approx, exact = store.query_batch(
+            [StoreQuery(limit=10, dense=dense, filter=flt), StoreQuery(limit=10, dense=dense, filter=flt, exact=True)]
+        )
+        truth = {h.point_id for h in exact}
+        if truth:
+            recalls.append(len(truth & {h.point_id for h in approx}) / len(truth))
+    return {"recall@10": round(statistics.fmean(recalls), 4) if recalls else float("nan"), "queries": len(recalls)}
+
+
+def measure(
+    settings: Settings, embedder: Embedder, store: Store, texts: Sequence[str], recall_texts: Sequence[str], n: int
+) -> dict[str, Any]:
+    from core.gazetteer import load_gazetteer
+
+    searcher = Searcher(embedder=embedder, store=store, gazetteer=load_gazetteer())
+    base = SearchOptions(
+        mode="hybrid",
+        fusion=settings.fusion,
+        dense_weight=settings.dense_weight,
+        prefetch_limit=settings.prefetch_limit,
+        place_boost=settings.place_boost,
+    )
+    embedder.embed_queries(texts[:WARMUP])
+    embed_ms = percentiles(timed_each(lambda t: embedder.embed_queries([t]), [texts[i % len(texts)] for i in range(n)]))
+    points = store.count()
+    selected = store.count(FILTER)
+    result: dict[str, Any] = {
+        "points": points,
+        "filter": {
+            "place_keys": list(FILTER.place_keys),
+            "date_from": FILTER.date_from,
+            "matching_points": selected,
+            "selectivity": round(selected / points, 4) if points else None,
+        },
+        "query_embedding_ms": embed_ms,
+        "latency_ms": latency(searcher, base, texts, n),
+        "throughput": [throughput(searcher, base, texts, n, c) for c in (1, 4)],
+    }
+    vectors = embedder.embed_queries(list(recall_texts))
+    result["hnsw"] = {
+        "unfiltered": hnsw_recall(store, vectors, None),
+        "filtered": hnsw_recall(store, vectors, FILTER),
+    }
+    result["memory"] = memory()
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--embedder", choices=("model", "hashing"), default="model")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--texts", type=Path, required=True, help="JSON: {'queries': [...], 'recall': [...]}")
+    parser.add_argument("--model-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    from core.embedding import HashingEmbedder, load_embedder
+    from core.store.factory import open_store
+
+    settings = Settings(data_dir=args.data_dir, model_dir=args.model_dir, qdrant_url=None)
+    started = time.perf_counter()
+    embedder: Embedder = HashingEmbedder() if args.embedder == "hashing" else load_embedder(settings)
+    store = open_store(settings)
+    load_s = time.perf_counter() - started
+    texts = json.loads(args.texts.read_text(encoding="utf-8"))
+    try:
+        result = measure(settings, embedder, store, texts["queries"], texts["recall"], args.queries)
+    finally:
+        store.close()
+    result["load_seconds"] = round(load_s, 2)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The benchmark runs at a tiny size with the hashing embedder and writes its report (no timing asserts)."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from foerdersuche.cli import app
+
+
+def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    result = CliRunner().invoke(
+        app,
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "bench",
+            "--passages",
+            "500",
+            "--embedder",
+            "hashing",
+            "--queries",
+            "10",
+            "--report-dir",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert {"bench.json", "bench.md", "latency.png"} <= {p.name for p in out.iterdir()}
+    report = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert {"meta", "ingest", "embedding", "sizes", "verdict", "targets"} <= set(report)
+    assert report["ingest"]["documents_per_s"] > 0 and report["embedding"]["tokens_per_s"] > 0
+    entry = report["sizes"]["500"]
+    assert entry["index"]["points"] == 500
+    search = entry["search"]
+    for mode in ("lexical", "dense", "hybrid", "hybrid-rrf", "hybrid-dbsf"):
+        for flt in ("unfiltered", "filtered"):
+            assert {"p50", "p95", "p99"} <= set(search["latency_ms"][f"{mode}/{flt}"])
+    assert [t["clients"] for t in search["throughput"]] == [1, 4]
+    assert 0.0 <= search["hnsw"]["unfiltered"]["recall@10"] <= 1.0
+    assert search["memory"]["peak_rss_mib"] > 0
+    if entry["http"] is not None:  # the API is installed: measured through HTTP too
+        assert entry["http"]["throughput"][0]["errors"] == 0
+    assert {v["met"] for v in report["verdict"]} <= {True, False}
+    assert "Bericht:" in result.output
+    assert not (tmp_path / "data" / "bench" / "index-500").exists()  # the synthetic index is removed

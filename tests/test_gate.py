@@ -1,0 +1,67 @@
+"""The quality gate: pinned floors per retrieval variant, plus the hashes they were measured on.
+
+``test_gate_scores`` measures on the real model (domain collection, every variant; the default hybrid on
+every 5th XQuAD-de question) in a temporary data dir: about two to four minutes on two cores. When the
+corpus, the collection or a setting changed, it fails with what changed and how to re-pin
+(``foerdersuche eval --pin``; see evaluation/README.md).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from core.embedding import Embedder
+from core.settings import DEFAULT_MODEL, Settings
+from evaluation import gate
+
+
+def _settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, model_dir=Settings().model_path)
+
+
+def test_gate_file_is_pinned_on_this_corpus_and_collection() -> None:
+    pinned = gate.load()
+    problems = gate.check_fingerprint(pinned, gate.fingerprint(Settings(), DEFAULT_MODEL))
+    assert not problems, (
+        "The gate floors were measured on other data:\n  " + "\n  ".join(problems) + "\n" + gate.PIN_HINT
+    )
+    assert pinned.margin == 0.01
+    assert any(k.startswith("domain/passage/") for k in pinned.floors)
+    assert any(k.startswith("xquad-de-every5/") for k in pinned.floors)
+
+
+def test_a_drop_beyond_the_margin_fails_and_noise_does_not() -> None:
+    g = gate.Gate(fingerprint={}, floors={"domain/passage/dense/nDCG@10": 0.60}, margin=0.01)
+    assert gate.check_scores(g, {"domain/passage/dense/nDCG@10": 0.595}) == []
+    assert gate.check_scores(g, {"domain/passage/dense/nDCG@10": 0.75}) == []
+    [failure] = gate.check_scores(g, {"domain/passage/dense/nDCG@10": 0.589})
+    assert "0.5890 < floor 0.6000 - margin 0.01" in failure
+    assert "no floor" in gate.check_scores(g, {"domain/passage/dense/nDCG@10": 0.6, "new/x": 0.5})[0]
+    assert "not measured" in gate.check_scores(g, {})[0]
+
+
+def test_pinning_writes_floors_rounded_down_and_reads_back(tmp_path: Path) -> None:
+    fp = gate.Fingerprint(
+        "c" * 64, "k" * 64, "x" * 64, DEFAULT_MODEL, "torch-int8", "hybrid-weighted-0.7", "120/200/40", "p"
+    )
+    path = gate.pin({"domain/passage/lexical/nDCG@10": 0.63529}, fp, tmp_path / "gate.toml")
+    g = gate.load(path)
+    assert g.floors == {"domain/passage/lexical/nDCG@10": 0.6352}
+    assert g.fingerprint["corpus_sha256"] == "c" * 64
+    changed = gate.Fingerprint("d" * 64, *list(fp.as_dict().values())[1:])
+    assert gate.check_fingerprint(g, changed) == [
+        f"the sample corpus (corpus/sample) changed: pinned {'c' * 64!r}, now {'d' * 64!r}"
+    ]
+
+
+@pytest.mark.slow
+def test_gate_scores(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> None:
+    pinned = gate.load()
+    data_dir = tmp_path_factory.mktemp("gate")
+    settings = _settings(data_dir)
+    embedder = real_embedder  # the session's model (tests/conftest.py), as load_embedder(Settings()) builds it
+    problems = gate.check_fingerprint(pinned, gate.fingerprint(settings, embedder.name))
+    assert not problems, "Cannot compare with the pinned floors:\n  " + "\n  ".join(problems) + "\n" + gate.PIN_HINT
+    scores, _, _ = gate.measure(settings, embedder, data_dir / "eval")
+    failures = gate.check_scores(pinned, scores)
+    assert not failures, "Retrieval quality dropped below the pinned floors:\n  " + "\n  ".join(failures)
