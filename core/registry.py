@@ -158,6 +158,16 @@ class Registry:
         with self._db:
             self._db.execute("UPDATE documents SET dup_state = ? WHERE doc_id = ? AND deleted = 0", (state, doc_id))
 
+    def mark_unfinished(self, source: str, reason: str) -> None:
+        """Set a source back to ``indexing`` without passages: its points are gone and the next ingest
+        (or ``foerdersuche reindex``) redoes it (``ingest.reconcile``)."""
+        with self._db:
+            self._db.execute(
+                "UPDATE documents SET status = ?, reason = ?, passages = 0, dup_state = '', updated_at = ? "
+                "WHERE source = ?",
+                (INDEXING, reason, time.time(), source),
+            )
+
     def mark_deleted(self, source: str, reason: str) -> None:
         with self._db:
             self._db.execute(

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         default=None,
         description="URL of a Qdrant server or cluster; unset = embedded Qdrant Edge in the data dir.",
     )
-    qdrant_api_key: str | None = Field(default=None, description="API key for the Qdrant server.")
+    qdrant_api_key: str | None = Field(default=None, repr=False, description="API key for the Qdrant server.")
     collection: str = Field(default="passages", description="Collection (server) / shard (Edge) name.")
 
     # --- chunking
@@ -100,8 +100,10 @@ class Settings(BaseSettings):
     )
 
     # --- API
-    admin_key: str | None = Field(
-        default=None, description="API key for admin endpoints (X-API-Key); unset = admin endpoints disabled."
+    admin_key: str | None = Field(  # repr=False: a logged Settings never shows a key
+        default=None,
+        repr=False,
+        description="API key for admin endpoints (X-API-Key); unset = admin endpoints disabled.",
     )
     host: str = Field(default="127.0.0.1", description="Address `foerdersuche serve` binds to.")
     port: int = Field(default=8000, description="Port `foerdersuche serve` listens on.")

@@ -20,10 +20,14 @@ from rich.markup import escape
 from core.errors import FoerdersucheError
 from core.models import FileStatus
 from core.settings import Settings
+from foerdersuche import crawl_cmd, eval_cmd, serve_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
 model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
 app.add_typer(model_app, name="model")
+serve_cmd.register(app)  # serve
+crawl_cmd.register(app)  # crawl, reindex
+eval_cmd.register(app)  # eval, bench
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -77,8 +81,8 @@ def ingest(
     force: Annotated[bool, typer.Option("--force", help="Re-index even unchanged files.")] = False,
 ) -> None:
     """Parse, chunk, enrich and index documents into the local index."""
-    from ingest.pipeline import discover
     from foerdersuche.runtime import open_runtime
+    from ingest.pipeline import discover
 
     items, skipped = discover(paths)
     try:
@@ -245,6 +249,11 @@ def search(
                 date_from=date_from,
                 date_to=date_to,
             )
+            from ingest.reconcile import missing_index
+
+            lost = missing_index(rt.store, rt.registry)
+            if lost is not None:
+                raise lost
             searcher = rt.searcher
             for q in lines:
                 result = searcher.search(SearchRequest(query=q, k=k, filter=flt, options=options))
@@ -298,8 +307,9 @@ def _print_facets(result: Any, gazetteer: Any) -> None:
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Documents and passages in the index, counts per status."""
+    """Documents and passages in the index, counts per status; per source: documents, last crawl, errors."""
     from foerdersuche.runtime import open_runtime
+    from ingest.crawl.status import source_status, status_dict
 
     try:
         with open_runtime(settings()) as rt:
@@ -312,6 +322,8 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "points_in_index": rt.store.count(),
                 "by_status": rt.registry.counts_by_status(),
                 "last_ingest": rt.registry.last_run("ingest"),
+                "last_crawl": rt.registry.last_run("crawl"),
+                "sources": status_dict(source_status(rt.registry, rt.settings.data_dir)),
             }
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
@@ -322,6 +334,36 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
     for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
         out.print(f"  {st:10} {n}")
+    if info["sources"]:
+        out.print("Quellen:")
+        for line in crawl_cmd.crawl_status_lines(info["sources"]):  # type: ignore[arg-type]
+            out.print(escape(line))
+
+
+# ---------------------------------------------------------------- doctor
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as one JSON object.")] = False,
+) -> None:
+    """Check index and registry against each other, read every passage, and repair what an interrupted
+    run left behind (exit 1 when the index is damaged: rebuild it with `foerdersuche reindex`)."""
+    from foerdersuche.runtime import open_runtime
+    from ingest.reconcile import reconcile
+
+    try:
+        with open_runtime(settings()) as rt:
+            report = reconcile(rt.store, rt.registry, deep=True)
+    except FoerdersucheError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        out.print(("In Ordnung: " if report.consistent else "Repariert/offen: ") + escape(report.summary()))
+        for source in report.interrupted:
+            out.print(f"  [yellow]indexing [/yellow] {escape(source)}")
+    if report.duplicate_passages:
+        raise typer.Exit(1)
 
 
 def main() -> None:

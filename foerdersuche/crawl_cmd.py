@@ -13,6 +13,7 @@ commands. The global ``--data-dir`` is read from the click context, so this modu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
@@ -185,6 +186,12 @@ def reindex(
 
     s = _settings(ctx)
     try:
+        moved = _set_aside_damaged_index(s)
+        if moved is not None:
+            _err.print(
+                f"[yellow]Der beschädigte Index wurde nach {escape(str(moved))} verschoben; "
+                "er wird neu aufgebaut.[/yellow]"
+            )
         with open_runtime(s) as rt:
             ready, missing = reindex_plan(rt.registry, rt.raw)
             with Progress(
@@ -212,6 +219,30 @@ def reindex(
     for f in report.files:
         if f.status.value not in ("indexed", "unchanged"):
             _out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
+
+
+def _set_aside_damaged_index(s: Settings) -> Path | None:
+    """The embedded index cannot be loaded or read: move it aside (``index.corrupt-<timestamp>``) so
+    that reindex rebuilds it from the raw bytes. A Qdrant server, a sound index or one locked by
+    another process is left alone (None)."""
+    from core.errors import StoreCorrupted
+    from core.store.edge import EdgeStore
+    from ingest.reconcile import quarantine_index
+
+    if s.qdrant_url:
+        return None
+    try:
+        store = EdgeStore.open(s)
+    except StoreCorrupted:
+        return quarantine_index(s)
+    try:
+        store.verify()
+    except StoreCorrupted:
+        with contextlib.suppress(FoerdersucheError):  # flushing a damaged shard may fail too
+            store.close()
+        return quarantine_index(s)
+    store.close()
+    return None
 
 
 def crawl_status_lines(data: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ from core.settings import Settings
 from core.store.base import Store
 from core.store.factory import open_store
 from ingest.pipeline import Indexer
-from search.engine import SearchOptions, Searcher
+from search.engine import Searcher, SearchOptions
 
 
 @dataclass

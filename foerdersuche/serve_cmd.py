@@ -10,6 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
+        ctx: typer.Context,
         host: Annotated[
             str | None,
             typer.Option(
@@ -30,9 +31,13 @@ def register(app: typer.Typer) -> None:
         from uvicorn.config import LOGGING_CONFIG
 
         from api.app import create_app
-        from foerdersuche.cli import settings
+        from core.settings import Settings
 
-        s = settings()
+        # the global --data-dir from the click context (not foerdersuche.cli's module state: under
+        # `python -m foerdersuche.cli` that module is __main__, and importing it here made a second,
+        # empty copy, so `serve` silently served the default data dir)
+        data_dir = ctx.find_root().params.get("data_dir")
+        s = Settings(data_dir=data_dir) if data_dir is not None else Settings()
         bind_host = host or s.host
         bind_port = port or s.port
         # one worker: the embedded index allows one opener per process, and admin jobs use the app's store

@@ -132,7 +132,7 @@ def _worker_main(conn: Connection, memory_mb: int, max_file_bytes: int) -> None:
             reason = f"exceeded memory limit of {memory_mb} MiB (MemoryError)"
             conn.send(("error", (FileStatus.FAILED.value, reason), True))
             return  # its heap may be fragmented beyond use: a fresh worker replaces this one
-        except Exception as err:  # noqa: BLE001 - a parser bug fails one file, never the run
+        except Exception as err:
             conn.send(("error", (FileStatus.FAILED.value, f"parser crashed: {type(err).__name__}: {err}"), False))
 
 

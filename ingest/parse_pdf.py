@@ -157,7 +157,7 @@ def _with_pdfium(raw: bytes, max_pages: int, deadline: float | None) -> _Extract
         result = _Extraction("pdfium", [], len(pdf))
         try:
             result.metadata = {k: v for k, v in pdf.get_metadata_dict(skip_empty=True).items() if isinstance(v, str)}
-        except Exception as err:  # noqa: BLE001 - broken metadata must not cost the text
+        except Exception as err:
             result.warnings.append(f"pdfium: metadata unreadable ({type(err).__name__}: {err})")
         sampled = errors = 0
         for index in range(min(len(pdf), max_pages)):
@@ -208,7 +208,7 @@ def _with_pypdf(raw: bytes, max_pages: int, deadline: float | None) -> _Extracti
     try:
         info: Mapping[str, Any] = reader.metadata or {}
         result.metadata = {str(k).lstrip("/"): str(v) for k, v in info.items() if isinstance(v, str)}
-    except Exception as err:  # noqa: BLE001 - broken metadata must not cost the text
+    except Exception as err:
         result.warnings.append(f"pypdf: metadata unreadable ({type(err).__name__}: {err})")
     for index in range(min(result.page_count, max_pages)):
         if _out_of_time(deadline):
@@ -218,7 +218,7 @@ def _with_pypdf(raw: bytes, max_pages: int, deadline: float | None) -> _Extracti
             page = reader.pages[index]
             result.pages.append(page.extract_text() or "")
             result.image_pages += _pypdf_has_images(page)
-        except Exception as err:  # noqa: BLE001 - pypdf raises far beyond PyPdfError; one bad page is not the file
+        except Exception as err:
             result.pages.append("")
             result.warnings.append(f"pypdf: page {index + 1} unreadable ({type(err).__name__}: {err})")
     return result
@@ -250,7 +250,7 @@ def _read(raw: bytes, max_pages: int, deadline: float | None) -> tuple[_Extracti
                 candidates.append(engine(raw, max_pages, deadline))
         except ParseError:
             raise
-        except Exception as err:  # noqa: BLE001 - any engine exception is a reason, not a crash
+        except Exception as err:
             failures.append(f"{engine.__name__.removeprefix('_with_')}: {type(err).__name__}: {err}")
     if not candidates:
         raise ParseError(FileStatus.FAILED, "unreadable PDF: " + "; ".join(failures))

@@ -4,12 +4,16 @@ Failures are data: every input ends as one ``FileResult`` with a status and a re
 dropped silently and one bad file never aborts the run. Crash-safety: a source is marked
 ``indexing`` in the registry before its points are written and gets its final status after, so an
 interrupted run redoes exactly the unfinished sources; stable point ids make the redo overwrite
-instead of duplicate.
+instead of duplicate. Every run starts with ``ingest.reconcile.reconcile``, which removes what an
+interrupted run left half-done. A full disk ends the run with a ``StoreError`` that says so.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -19,7 +23,7 @@ import numpy as np
 
 from core.analysis import AnalyserConfig, passage_vector
 from core.embedding import Embedder
-from core.errors import ParseError
+from core.errors import ParseError, StoreError
 from core.gazetteer import Gazetteer
 from core.ids import content_hash, doc_id_for
 from core.models import DocInfo, Document, FileStatus, Passage
@@ -32,6 +36,9 @@ from ingest.dedup import DupCandidate, clusters, signature
 from ingest.enrich import annotate
 from ingest.isolation import ParseJob, ParserPool
 from ingest.parse import parse_bytes
+from ingest.reconcile import ReconcileReport, reconcile
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".html", ".htm", ".pdf", ".txt", ".md")
 
@@ -90,6 +97,13 @@ class IngestReport:
 # A parser turns a source item into a Document or says why it cannot. It gets the item, its raw
 # bytes and the path of their content-addressed copy (what an isolated worker reads), and the doc id.
 Parser = Callable[[SourceItem, bytes, Path, str], "Document | ParseError"]
+
+
+def _disk_full(where: Path, exc: Exception) -> str:
+    return (
+        f"The disk holding {where} is full ({exc}). The run stopped; documents already marked indexed are "
+        "complete, the unfinished one is redone by the next run. Free some space and run it again."
+    )
 
 
 def inline_parser(item: SourceItem, data: bytes, path: Path, doc_id: str) -> Document | ParseError:
@@ -169,6 +183,7 @@ class Indexer:
     parser: Parser
     analyser: AnalyserConfig = field(default_factory=AnalyserConfig)
     batch_passages: int = 64
+    last_reconcile: ReconcileReport | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store.ensure_collection(self.embedder.dim)
@@ -186,6 +201,21 @@ class Indexer:
         on_result: Callable[[FileResult], None] | None = None,
     ) -> IngestReport:
         """Ingest ``items``; unchanged sources (same bytes, already indexed) are skipped unless ``force``."""
+        try:
+            return self._ingest(items, force, on_result)
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreError(_disk_full(self.settings.data_dir, exc)) from exc
+            raise
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StoreError(_disk_full(self.settings.registry_path, exc)) from exc
+            raise
+
+    def _ingest(
+        self, items: Iterable[SourceItem], force: bool, on_result: Callable[[FileResult], None] | None
+    ) -> IngestReport:
+        self.last_reconcile = reconcile(self.store, self.registry)
         started = time.monotonic()
         run_id = self.registry.start_run("ingest")
         results: list[FileResult] = []

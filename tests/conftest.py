@@ -44,7 +44,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedd
     yield SampleIndex(settings=settings, report=report)
 
 
-@pytest.fixture()
+@pytest.fixture
 def sample_runtime(sample_index: SampleIndex, real_embedder: Embedder) -> Iterator[object]:
     from foerdersuche.runtime import open_runtime
 
@@ -56,6 +56,6 @@ def read_sample(name: str) -> bytes:
     return (SAMPLE / name).read_bytes()
 
 
-@pytest.fixture()
+@pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", model_dir=Settings().model_path)

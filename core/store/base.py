@@ -117,5 +117,9 @@ class Store(Protocol):
     def optimize(self) -> None:
         """Build indexes after a bulk write (expensive; end of an ingest run, never in a query)."""
 
+    def verify(self) -> int:
+        """Read every point with payload and vectors (a full check); returns how many there are.
+        Damage the adapter can recognise raises ``StoreCorrupted``."""
+
     def close(self) -> None:
         """Flush and release the store."""

@@ -11,10 +11,19 @@ its whole run and belongs at the end of an ingest, never next to queries.
 
 The shard can only be created once the dense dimension is known: opening an empty directory yields a
 store that reads as empty until ``ensure_collection(dim)`` creates it.
+
+A full disk: the engine writes its WAL and segments through memory-mapped, sparsely allocated files,
+and a page it cannot allocate kills the process with SIGBUS (no exception, no message). So every write
+first checks the free space of the shard's file system and refuses with a ``StoreError`` below
+``min_free_bytes`` (``optimize``, which rewrites segments, needs the index's own size on top). Reading
+needs no space on a disk file system; on tmpfs even reading allocates the sparse files' pages, so a
+shard on a full tmpfs dies when it is opened (keep the data dir off tmpfs).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -42,13 +51,20 @@ T = TypeVar("T")
 
 RECOVERY_HINT = "Rebuild it with `foerdersuche reindex`."
 _SCROLL_PAGE = 1024
+DEFAULT_MIN_FREE_BYTES = 128 * 1024 * 1024
+# How the engine words a shard file it cannot read (seen with damaged payload and vector files).
+_DAMAGED = re.compile(
+    r"IO error|is not readable|out of bounds|failed to (?:deserialize|decode|decompress|read)|corrupt", re.IGNORECASE
+)
+_NO_SPACE = re.compile(r"no space left|disk quota", re.IGNORECASE)
 
 
 class EdgeStore:
     """The ``Store`` over one Qdrant Edge shard directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES) -> None:
         self.path = path
+        self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
         if path.is_dir() and any(path.iterdir()):
@@ -56,7 +72,7 @@ class EdgeStore:
 
     @classmethod
     def open(cls, settings: Settings) -> EdgeStore:
-        return cls(settings.index_dir / settings.collection)
+        return cls(settings.index_dir / settings.collection, min_free_bytes=settings.min_free_disk_mb * 1024 * 1024)
 
     # --- lifecycle
 
@@ -81,6 +97,7 @@ class EdgeStore:
         if self._shard is None:
             self._check_open()
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._check_disk("create the index")
             self._shard = self._engine("create the index", lambda: qe.EdgeShard.create(str(self.path), config))
         else:
             # The engine checks a loaded shard against a config only while loading it: reload with ours,
@@ -107,6 +124,7 @@ class EdgeStore:
 
     def optimize(self) -> None:
         shard = self._writable()
+        self._check_disk("optimize the index", extra=_disk_usage(self.path))  # segments are rewritten
         self._engine("optimize the index", shard.optimize)
 
     def close(self) -> None:
@@ -122,12 +140,40 @@ class EdgeStore:
         shard = self._writable()
         self._engine("flush the index", shard.flush)
 
+    def verify(self) -> int:
+        """Read every point with its payload and vectors; the number of points, or ``StoreCorrupted``.
+
+        Loading a shard checks its files only shallowly: a damaged payload or vector file shows when
+        it is read. This reads everything once (``foerdersuche doctor``, ``reindex``).
+        """
+        shard = self._readable()
+        if shard is None:
+            return 0
+        seen = 0
+        offset: Any = None
+        try:
+            while True:
+                request = qe.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, with_payload=True, with_vector=True)
+                records, offset = shard.scroll(request)
+                for record in records:
+                    schema.from_payload(record.payload or {})
+                    if not record.vector:
+                        raise ValueError(f"point {record.id} has no vectors")
+                    seen += 1
+                if offset is None:
+                    return seen
+        except Exception as err:  # engine errors are bare Exceptions; a bad payload a KeyError/ValueError
+            raise StoreCorrupted(
+                f"The index at {self.path} is damaged (reading point {seen + 1}: {err}). {RECOVERY_HINT}"
+            ) from err
+
     # --- writes
 
     def upsert(self, points: Sequence[IndexPoint]) -> None:
         if not points:
             return
         shard = self._writable()
+        self._check_disk(f"write {len(points)} points")
         edge_points = [
             qe.Point(
                 point_id_for(p.passage.passage_id),
@@ -143,6 +189,7 @@ class EdgeStore:
         if not doc_ids:
             return
         shard = self._writable()
+        self._check_disk(f"delete {len(doc_ids)} documents")
         op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_ids))
         self._engine(f"delete {len(doc_ids)} documents", lambda: shard.update(op))
 
@@ -150,6 +197,7 @@ class EdgeStore:
         if not values:
             return
         shard = self._writable()
+        self._check_disk(f"update document {doc_id}")
         op = qe.UpdateOperation.set_payload_by_filter(_doc_filter([doc_id]), dict(values))
         self._engine(f"update document {doc_id}", lambda: shard.update(op))
 
@@ -218,12 +266,48 @@ class EdgeStore:
             raise StoreError(f"The index at {self.path} has no collection yet: call ensure_collection first.")
         return self._shard
 
+    def _check_disk(self, action: str, extra: int = 0) -> None:
+        """Refuse a write while the file system holding the shard has too little free space."""
+        if self.min_free_bytes <= 0:
+            return
+        existing = self.path if self.path.exists() else self.path.parent
+        try:
+            stat = os.statvfs(existing)
+        except OSError:
+            return  # cannot tell: let the write itself report its problem
+        free = stat.f_bavail * stat.f_frsize
+        need = self.min_free_bytes + extra
+        if free < need:
+            raise StoreError(
+                f"Not enough free disk space to {action} at {self.path}: {free // 2**20} MiB free, "
+                f"{need // 2**20} MiB needed (FOERDERSUCHE_MIN_FREE_DISK_MB plus what the step rewrites). "
+                "Nothing was written; free some space and run the command again."
+            )
+
     def _engine(self, action: str, call: Callable[[], T]) -> T:
-        """Run one engine call; the engine raises bare ``Exception``s, which become ``StoreError``s."""
+        """Run one engine call; the engine raises bare ``Exception``s, which become ``StoreError``s
+        (``StoreCorrupted`` when the engine says a file of the shard cannot be read)."""
         try:
             return call()
         except Exception as err:
-            raise StoreError(f"Qdrant Edge could not {action} at {self.path}: {err}") from err
+            message = str(err)
+            if _DAMAGED.search(message) and not _NO_SPACE.search(message):
+                raise StoreCorrupted(
+                    f"The index at {self.path} is damaged: Qdrant Edge could not {action} ({message}). {RECOVERY_HINT}"
+                ) from err
+            raise StoreError(f"Qdrant Edge could not {action} at {self.path}: {message}") from err
+
+
+def _disk_usage(path: Path) -> int:
+    """Bytes the files below ``path`` occupy on disk (allocated blocks: the WAL files are sparse)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+    return total
 
 
 def _edge_config(dense_dim: int) -> qe.EdgeConfig:

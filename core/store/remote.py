@@ -198,6 +198,29 @@ class RemoteStore:
     def iter_points(self, batch: int = 512) -> Iterator[tuple[str, Passage, DocInfo]]:
         return self._scroll(None, batch)
 
+    def verify(self) -> int:
+        """Read every point with payload and vectors (the server keeps its own storage sound; a payload
+        that is not a foerdersuche passage is reported as a ``StoreError``)."""
+        if not self._has_collection():
+            return 0
+        client, name = self._client, self.collection
+        seen = 0
+        offset: Any = None
+        while True:
+            read = partial(client.scroll, name, limit=_SCROLL_PAGE, offset=offset, with_payload=True, with_vectors=True)
+            records, offset = self._call("read points", read)
+            for record in records:
+                try:
+                    schema.from_payload(record.payload or {})
+                except (KeyError, ValueError, TypeError) as err:
+                    raise StoreError(
+                        f"Point {record.id} in collection {self.collection!r} at {self.location} is not a "
+                        f"foerdersuche passage ({type(err).__name__}: {err})."
+                    ) from err
+                seen += 1
+            if offset is None:
+                return seen
+
     def _scroll(self, flt: models.Filter | None, page: int) -> Iterator[tuple[str, Passage, DocInfo]]:
         if not self._has_collection():
             return

@@ -1,0 +1,20 @@
+"""libFuzzer target: ``ingest.parse_html.parse_html`` on arbitrary bytes (ParseError is fine)."""
+
+import atheris
+
+with atheris.instrument_imports(include=["ingest", "core"]):
+    from core.errors import ParseError
+    from ingest.parse_html import parse_html
+
+from _common import run
+
+
+def test_one_input(data: bytes) -> None:
+    try:
+        parse_html(data, "fuzz.html", doc_id="0" * 16)
+    except ParseError:
+        pass
+
+
+if __name__ == "__main__":
+    run(test_one_input)
