@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         default="weighted",
         description="How hybrid fuses dense and lexical: min-max `weighted`, or Qdrant's server-side `rrf` / `dbsf`.",
     )
-    dense_weight: float = Field(default=0.7, ge=0.0, le=1.0, description="Dense share in weighted fusion.")
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0, description="Dense share in weighted fusion.")
     prefetch_limit: int = Field(default=100, ge=1, le=1000, description="Candidates per retriever before fusion.")
     place_boost: float = Field(
         default=0.15, ge=0.0, description="Score boost for passages about a place named in the query (soft)."

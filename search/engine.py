@@ -35,7 +35,7 @@ MAX_K = 200
 class SearchOptions:
     mode: Mode = "hybrid"
     fusion: Fusion = "weighted"
-    dense_weight: float = 0.7
+    dense_weight: float = 0.5
     prefetch_limit: int = 100
     place_mode: PlaceMode = "boost"
     place_boost: float = 0.15
