@@ -18,7 +18,7 @@ from evaluation import suite
 from evaluation.collection import load_domain, load_queries
 from evaluation.eval_index import open_domain_index
 from evaluation.measures import MEASURES
-from evaluation.runner import QueryCache, standard_variants
+from evaluation.runner import QueryCache, default_variant_name, standard_variants
 from foerdersuche.cli import app
 
 VARIANTS = ["lexical", "dense", "hybrid-weighted-0.5", "hybrid-weighted-0.7", "hybrid-rrf", "hybrid-dbsf"]
@@ -66,8 +66,10 @@ def test_the_index_is_reused_while_nothing_changed(data_dir: Path, domain_report
 def test_report_folder(domain_report: dict, tmp_path: Path) -> None:
     paths = report_io.write(domain_report, tmp_path / "r")
     assert {p.name for p in (tmp_path / "r").iterdir()} == {"report.json", "report.md", "modes.png", "per_query.png"}
-    assert json.loads(paths["json"].read_text(encoding="utf-8"))["default_variant"] == "hybrid-weighted-0.7"
+    written = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert written["default_variant"] == default_variant_name(Settings()) in VARIANTS
     md = paths["markdown"].read_text(encoding="utf-8")
+    assert f"`{written['default_variant']}`" in md
     assert "| variant | nDCG@10 | MRR@10 | Recall@5 | Recall@20 | MAP |" in md
     assert "## No-answer queries" in md
     assert paths["modes_chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
