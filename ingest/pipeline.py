@@ -28,7 +28,7 @@ from core.gazetteer import Gazetteer
 from core.ids import content_hash, doc_id_for
 from core.models import DocInfo, Document, FileStatus, Passage
 from core.rawstore import RawStore
-from core.registry import INDEXING, Registry
+from core.registry import INDEXING, Registry, SourceRecord
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store
 from ingest.chunk import ChunkOptions, chunk
@@ -168,6 +168,7 @@ class _Pending:
     doc: Document
     passages: list[Passage]
     raw_sha: str
+    previous: SourceRecord | None  # the registry row before this run touched it
 
 
 @dataclass
@@ -184,6 +185,8 @@ class Indexer:
     analyser: AnalyserConfig = field(default_factory=AnalyserConfig)
     batch_passages: int = 64
     last_reconcile: ReconcileReport | None = field(default=None, init=False)
+    _in_run: bool = field(default=False, init=False)
+    _clusters_stale: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.store.ensure_collection(self.embedder.dim)
@@ -201,6 +204,7 @@ class Indexer:
         on_result: Callable[[FileResult], None] | None = None,
     ) -> IngestReport:
         """Ingest ``items``; unchanged sources (same bytes, already indexed) are skipped unless ``force``."""
+        self._in_run, self._clusters_stale = True, False
         try:
             return self._ingest(items, force, on_result)
         except OSError as exc:
@@ -211,6 +215,8 @@ class Indexer:
             if "full" in str(exc):
                 raise StoreError(_disk_full(self.settings.registry_path, exc)) from exc
             raise
+        finally:
+            self._in_run = False
 
     def _ingest(
         self, items: Iterable[SourceItem], force: bool, on_result: Callable[[FileResult], None] | None
@@ -245,8 +251,10 @@ class Indexer:
             if sum(len(p.passages) for p in pending) >= self.batch_passages:
                 flush()
         flush()
+        if written or self._clusters_stale:
+            self.mark_near_duplicates()  # once per run, whatever was written or removed during it
+            self._clusters_stale = False
         if written:
-            self.mark_near_duplicates()
             self.store.optimize()
         results.sort(key=lambda r: order.get(r.source, len(order)))  # input order, whatever the batching
         report = IngestReport(files=tuple(results), seconds=time.monotonic() - started, passages_written=written)
@@ -275,14 +283,14 @@ class Indexer:
         self.raw.put(data)
         parsed = self.parser(item, data, self.raw.path_of(raw_sha), doc_id)
         if isinstance(parsed, ParseError):
-            self._forget(item.source, doc_id)
+            self._forget(previous, doc_id)
             self.registry.upsert(item.source, doc_id=doc_id, status=parsed.status.value, reason=parsed.reason,
                                  url=item.url, source_name=item.source_name, raw_sha256=raw_sha)
             return FileResult(item.source, parsed.status, parsed.reason, 0, doc_id)
         doc = parsed
         passages = chunk(doc, self.chunk_options)
         if not passages:
-            self._forget(item.source, doc_id)
+            self._forget(previous, doc_id)
             reason = "no text passages after extraction"
             self.registry.upsert(item.source, doc_id=doc_id, status=FileStatus.EMPTY.value, reason=reason,
                                  url=item.url, source_name=item.source_name, raw_sha256=raw_sha, title=doc.title)
@@ -298,7 +306,7 @@ class Indexer:
                 programs=tuple(dict.fromkeys(ann.programs + title_ann.programs)),
             )
             enriched.append(replace(p, annotations=ann))
-        return _Pending(item, doc, enriched, raw_sha)
+        return _Pending(item, doc, enriched, raw_sha, previous)
 
     def _read(self, item: SourceItem) -> bytes | FileResult:
         assert item.path is not None
@@ -308,16 +316,14 @@ class Indexer:
                               f"file too large ({size} bytes > max_file_bytes {self.settings.max_file_bytes})")
         return item.path.read_bytes()
 
-    def _forget(self, source: str, doc_id: str) -> None:
+    def _forget(self, previous: SourceRecord | None, doc_id: str) -> None:
         """A source that no longer yields passages must not keep old ones in the index."""
-        previous = self.registry.get(source)
         if previous is not None and previous.passages:
             self.store.delete_documents([doc_id])
 
     def _write(self, pending: list[_Pending]) -> Iterator[FileResult]:
         if not pending:
             return
-        previous = {p.item.source: self.registry.get(p.item.source) for p in pending}
         for p in pending:
             self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=INDEXING, url=p.item.url,
                                  source_name=p.item.source_name, title=p.doc.title, media_type=p.doc.media_type,
@@ -332,7 +338,7 @@ class Indexer:
                 points.append(IndexPoint(pas, info, tuple(float(x) for x in dense[row]),
                                          passage_vector(pas.text, self.analyser)))
                 row += 1
-            before = previous[p.item.source]
+            before = p.previous
             if before is not None:
                 # a known source is replaced as a whole, so no passage of an older version survives
                 self.store.delete_documents(sorted({before.doc_id, p.doc.doc_id}))
@@ -348,7 +354,7 @@ class Indexer:
         """Recompute near-duplicate clusters over the live documents and update the payloads that changed."""
         rows = self.registry.signatures()
         candidates = [DupCandidate(doc_id, source, url, date, sig) for doc_id, source, url, date, sig, _ in rows]
-        wanted = {c.doc_id: (None, ()) for c in candidates}
+        wanted: dict[str, tuple[str | None, tuple[str, ...]]] = {c.doc_id: (None, ()) for c in candidates}
         for members in clusters(candidates):
             canonical, others = members[0], members[1:]
             wanted[canonical.doc_id] = (None, tuple(o.url or o.source for o in others))
@@ -366,11 +372,17 @@ class Indexer:
         return changed
 
     def remove(self, source: str, reason: str) -> bool:
-        """Remove a source's passages from the index and mark it deleted; False if it was unknown."""
+        """Remove a source's passages from the index and mark it deleted; False if it was unknown.
+
+        During an ingest run (a crawl removes gone pages while it feeds ``ingest``) the near-duplicate
+        clusters are recomputed once at the end of the run, not once per removed page."""
         record = self.registry.get(source)
         if record is None or record.deleted:
             return False
         self.store.delete_documents([record.doc_id])
         self.registry.mark_deleted(source, reason)
-        self.mark_near_duplicates()
+        if self._in_run:
+            self._clusters_stale = True
+        else:
+            self.mark_near_duplicates()
         return True

@@ -178,3 +178,32 @@ def test_stale_validators_without_an_indexed_copy_refetch(env: Env) -> None:
     assert report.new == 1
     assert rt.registry.get(site.url("/a")).status == "indexed"  # type: ignore[union-attr]
     assert env.points()[doc_id_for(site.url("/a"))] > 0
+
+
+def test_removals_during_a_crawl_recluster_near_duplicates_once(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crawl that removes several pages recomputes the near-duplicate clusters once, at its end, and
+    the surviving copy of a removed duplicate no longer names it."""
+    site, rt = env.site, env.rt
+    links = ["/a", "/b", "/c", "/d.pdf", "/e", "/f", "/g", "/h", "/h-kopie"]
+    site.pages["/"] = Page(german_page("Förderprogramme", "die Übersicht", links, paragraphs=1))
+    site.pages["/h"] = Page(german_page("Pressemitteilung H", "die Pressemitteilung H", paragraphs=4))
+    site.pages["/h-kopie"] = Page(german_page("Pressemitteilung H (Kopie)", "die Pressemitteilung H", paragraphs=4))
+    mark_pages(site)
+    env.crawl()
+    h, kopie = doc_id_for(site.url("/h")), doc_id_for(site.url("/h-kopie"))
+    docs = {d.doc_id: d for d in (rt.store.passages_of(x)[0][1] for x in (h, kopie))}
+    assert docs[kopie].near_duplicate_of == h or docs[h].near_duplicate_of == kopie
+
+    calls: list[int] = []
+    original = rt.indexer.mark_near_duplicates
+    monkeypatch.setattr(rt.indexer, "mark_near_duplicates", lambda: calls.append(1) or original())
+    site.pages["/h-kopie"] = Page(b"Entfernt", status=410, content_type="text/plain")
+    del site.pages["/c"]
+    site.pages["/g"] = Page(b"Entfernt", status=410, content_type="text/plain")
+    report = env.crawl()
+
+    assert report.deleted == 3
+    assert len(calls) == 1
+    survivor = rt.store.passages_of(h)[0][1]
+    assert survivor.near_duplicate_of is None and survivor.also_published_at == ()
+    assert rt.store.passages_of(kopie) == []
