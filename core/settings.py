@@ -45,11 +45,12 @@ class Settings(BaseSettings):
         description="Directory of a provisioned model; default `<data_dir>/models/<model name>`.",
     )
     embed_batch_size: int = Field(default=16, ge=1, le=512, description="Passages per embedding batch.")
-    embed_backend: Literal["torch", "torch-int8", "torch-bf16"] = Field(
-        default="torch-int8",
-        description="How the dense model runs on the CPU: `torch` (fp32), `torch-int8` (dynamic int8 "
-        "quantisation of the linear layers except the feed-forward output projections) or `torch-bf16` "
-        "(bfloat16 on CPUs with native support, else falls back to int8); measured in the README.",
+    embed_backend: Literal["auto", "torch", "torch-int8", "torch-bf16"] = Field(
+        default="auto",
+        description="How the dense model runs on the CPU: `auto` (`torch-bf16` where the CPU has native "
+        "bfloat16, else `torch-int8`), `torch` (fp32), `torch-int8` (dynamic int8 quantisation of the linear "
+        "layers except the feed-forward output projections) or `torch-bf16` (bfloat16 on CPUs with native "
+        "support, else falls back to int8); measured in the README.",
     )
 
     # --- index

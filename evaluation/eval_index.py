@@ -94,7 +94,7 @@ def index_key(
         "data_sha256": data_sha256,
         "model": embedder.name,
         "dim": embedder.dim,
-        "embed_backend": settings.embed_backend,
+        "embed_backend": getattr(embedder, "backend", settings.embed_backend),  # what ran ("auto" resolved)
         "embed_batch_size": settings.embed_batch_size,
         "analyser": asdict(analyser),
         "chunk": [settings.chunk_target_words, settings.chunk_max_words, settings.chunk_min_words],

@@ -198,7 +198,7 @@ def naive_int8(settings: Settings) -> E5Embedder:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao deprecation notices, see core.embedding.apply_backend
         quantize = torch.ao.quantization.quantize_dynamic
-        quantize(embedder.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
+        quantize(embedder.module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
     return embedder
 
 

@@ -87,6 +87,7 @@ def meta(settings: Settings, embedder: Embedder, collection: Collection, extra: 
         "collection_sha256": collection.sha256,
         "model": embedder.name,
         "embed_backend": settings.embed_backend,
+        "effective_backend": getattr(embedder, "backend", settings.embed_backend),
         "settings": public_settings(settings),
         "git": git_commit(),
         "versions": {p: version(p) for p in ("ranx", "qdrant-edge-py", "torch", "sentence-transformers")},

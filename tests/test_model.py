@@ -205,3 +205,66 @@ def test_an_unknown_backend_is_a_model_error() -> None:
 
     with pytest.raises(ModelError, match="torch-int8"):
         apply_backend(None, "onnx-int4")  # type: ignore[arg-type]
+
+
+def test_auto_backend_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.embedding as embedding
+
+    for native, expected in ((True, "torch-bf16"), (False, "torch-int8")):
+        monkeypatch.setattr(embedding, "bf16_is_fast", lambda native=native: native)
+        assert embedding.resolve_backend("auto") == expected
+        assert embedding.resolve_backend("torch-bf16") == expected
+        assert embedding.resolve_backend("torch") == "torch"
+    with pytest.raises(ModelError, match="auto"):
+        embedding.resolve_backend("bf16")
+
+
+@pytest.mark.slow
+def test_bf16_weights_are_read_as_bf16(installed_model: ModelInstallReport) -> None:
+    """No float32 copy of the model is built and thrown away: every parameter arrives in bfloat16."""
+    import torch
+
+    from core.embedding import bf16_is_fast, load_embedder
+
+    if not bf16_is_fast():
+        pytest.skip("this CPU has no native bfloat16; auto resolves to torch-int8 here")
+    embedder = load_embedder(Settings(model_dir=installed_model.path), backend="auto")
+    assert embedder.backend == "torch-bf16"
+    assert {p.dtype for p in embedder.module.parameters()} == {torch.bfloat16}
+    assert embedder.embed_queries(["Strukturwandel im Kreis Unna"]).dtype == np.float32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["torch", "torch-int8", "auto"])
+def test_the_lean_encoder_computes_what_sentence_transformers_computes(
+    installed_model: ModelInstallReport, backend: str
+) -> None:
+    """``core.encoder`` (transformers + tokenizers, no sentence-transformers import) against the
+    sentence-transformers pipeline on the same checkpoint: short, long (truncated) and mixed batches."""
+    from core.embedding import load_embedder
+
+    settings = Settings(model_dir=installed_model.path)
+    lean = load_embedder(settings, backend=backend)
+    reference = load_embedder(settings, backend=backend, runtime="sentence-transformers")
+    assert (lean.runtime, reference.runtime) == ("transformers", "sentence-transformers")
+    texts = [
+        "Kreislaufwirtschaft im Kreis Unna",
+        "Das Land fördert den Elektrolyseur in Herten mit 4,2 Mio. Euro; Busse fahren mit Wasserstoff.",
+        "Ü",
+        "Der EcoTecHub Bergkamen verbindet Hochschule, Kommune und Unternehmen. " * 80,  # beyond 512 tokens
+    ]
+    for mine, theirs in ((lean.embed_passages(texts), reference.embed_passages(texts)),
+                         (lean.embed_queries(texts), reference.embed_queries(texts))):
+        assert mine.dtype == np.float32 and mine.shape == theirs.shape
+        assert np.min(np.sum(mine * theirs, axis=1)) > 0.9999
+
+
+def test_checkpoints_of_another_shape_go_through_sentence_transformers(tmp_path: Path) -> None:
+    from core.encoder import supported
+
+    (tmp_path / "modules.json").write_text(json.dumps([
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+    ]))
+    assert not supported(tmp_path)  # no Normalize
+    assert not supported(tmp_path / "missing")
