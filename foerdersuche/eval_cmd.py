@@ -227,8 +227,9 @@ def _pin(s: Settings, embedder: Embedder, workdir: Path, progress: Any) -> None:
 
     scores, _, _ = gate.measure(s, embedder, workdir, progress)
     fp = gate.fingerprint(s, embedder.name)
-    path = gate.pin(scores, fp)
-    table = Table(title=f"gate floors written to {path}", title_justify="left")
+    backend = getattr(embedder, "backend", s.embed_backend)
+    path = gate.pin(scores, fp, backend)
+    table = Table(title=f"gate floors for {backend} written to {path}", title_justify="left")
     table.add_column("key")
     table.add_column("floor", justify="right")
     for key, value in sorted(scores.items()):
