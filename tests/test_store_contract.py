@@ -586,3 +586,30 @@ def test_open_store_picks_remote_with_url(tmp_path: Path) -> None:
     port = unused_port()
     with pytest.raises(StoreUnavailable):
         open_store(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{port}"))
+
+
+def test_an_edge_shard_from_before_float16_vectors_keeps_working(tmp_path: Path) -> None:
+    """Shards created with float32 dense storage load, answer and take writes; a wrong dimension is
+    still refused; new shards store float16."""
+    import qdrant_edge as qe
+
+    from core.store import edge
+
+    path = tmp_path / "old"
+    legacy = edge._edge_config(DIM, qe.VectorStorageDatatype.Float32)
+    qe.EdgeShard.create(str(path), legacy).close()
+    store = EdgeStore(path)
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    [hits] = store.query_batch([StoreQuery(limit=3, dense=POINTS[0].dense)])
+    assert hits[0].point_id == point_id_for(POINTS[0].passage.passage_id)
+    with pytest.raises(StoreError, match="reindex"):
+        store.ensure_collection(DIM + 1)
+    assert store.count() == len(POINTS)
+    store.close()
+
+    fresh = EdgeStore(tmp_path / "new")
+    fresh.ensure_collection(DIM)
+    fresh.close()
+    with pytest.raises(Exception, match="datatype"):
+        qe.EdgeShard.load(str(tmp_path / "new"), legacy)  # it really is float16

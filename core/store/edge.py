@@ -52,6 +52,9 @@ T = TypeVar("T")
 RECOVERY_HINT = "Rebuild it with `foerdersuche reindex`."
 _SCROLL_PAGE = 1024
 DEFAULT_MIN_FREE_BYTES = 128 * 1024 * 1024
+# Dense vectors are stored as float16: half the resident memory of float32 (73 MB less at 100k passages
+# of 384 dimensions), with cosine scores equal to 3 decimals. Shards created before keep float32.
+DENSE_DATATYPE = qe.VectorStorageDatatype.Float16
 # How the engine words a shard file it cannot read (seen with damaged payload and vector files).
 _DAMAGED = re.compile(
     r"IO error|is not readable|out of bounds|failed to (?:deserialize|decode|decompress|read)|corrupt", re.IGNORECASE
@@ -107,9 +110,16 @@ class EdgeStore:
             self._engine("close the index", shard.close)
             try:
                 self._shard = self._load(config)
-            except StoreError:
-                self._shard = self._load(None)
-                raise
+            except StoreError as err:
+                if "datatype" not in str(err):
+                    self._shard = self._load(None)
+                    raise
+                # created before dense vectors were stored as float16: keep its float32 storage
+                try:
+                    self._shard = self._load(_edge_config(dense_dim, qe.VectorStorageDatatype.Float32))
+                except StoreError:
+                    self._shard = self._load(None)
+                    raise
         shard = self._shard
         existing = self._engine("read the index info", lambda: set(shard.info().payload_schema))
         for field_name in schema.KEYWORD_FIELDS:
@@ -310,9 +320,9 @@ def _disk_usage(path: Path) -> int:
     return total
 
 
-def _edge_config(dense_dim: int) -> qe.EdgeConfig:
+def _edge_config(dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATATYPE) -> qe.EdgeConfig:
     return qe.EdgeConfig(
-        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine)},
+        vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine, datatype=datatype)},
         sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
     )
 
