@@ -5,6 +5,10 @@ Modes: ``dense`` (e5 embeddings), ``lexical`` (our BM25 sparse vectors, IDF insi
 one Query API request) or ``weighted``: both candidate lists come from one batch request and their
 scores are min-max normalised and mixed ``w * dense + (1 - w) * lexical``.
 Every hit keeps the rank each retriever gave it.
+
+Hybrid candidates (up to ``prefetch_limit`` per retriever) are read as payload summaries (no text):
+ranking, the place boost, near-duplicate folding and facets need only those fields. The full passages
+of the k shown hits are fetched afterwards, one read of k points instead of hundreds.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from core.analysis import AnalyserConfig, query_stems, query_vector
 from core.embedding import Embedder
 from core.errors import QueryError
 from core.gazetteer import Gazetteer
+from core.ids import point_id_for
 from core.models import DocInfo, Hit, Passage
 from core.store.base import SearchFilter, SparseVec, Store, StoredHit, StoreQuery
 from search.group import fold_duplicates
@@ -56,7 +61,9 @@ class SearchResult:
     plan: QueryPlan
     hits: tuple[Hit, ...]
     stems: frozenset[str]
-    candidates: tuple[Hit, ...] = ()  # every fused hit before the cut to k (facets count these)
+    # every fused hit before the cut to k (facets count these); in hybrid mode they carry the payload
+    # summary only (no passage text), the ``hits`` carry everything
+    candidates: tuple[Hit, ...] = ()
 
     def highlights(self, hit: Hit) -> list[tuple[int, int]]:
         return match_spans(hit.passage.text, self.stems)
@@ -126,7 +133,18 @@ class Searcher:
         ranked = [Hit(p, d, round(s, 6), ranks) for s, p, d, ranks in scored]
         if opts.fold_duplicates:
             ranked = fold_duplicates(ranked)
-        return SearchResult(request, plan, tuple(ranked[: request.k]), query_stems(query), tuple(ranked))
+        hits = self._complete(ranked[: request.k]) if opts.mode == "hybrid" else ranked[: request.k]
+        return SearchResult(request, plan, tuple(hits), query_stems(query), tuple(ranked))
+
+    def _complete(self, hits: Sequence[Hit]) -> list[Hit]:
+        """The shown hits with their full passages (hybrid candidates were read as summaries)."""
+        full = self.store.fetch([point_id_for(h.passage.passage_id) for h in hits])
+        out = []
+        for h in hits:
+            found = full.get(point_id_for(h.passage.passage_id))
+            if found is not None:  # gone since the query (deleted by a concurrent ingest): not shown
+                out.append(replace(h, passage=found[0], doc=found[1]))
+        return out
 
     @staticmethod
     def _single(hits: list[StoredHit], name: str) -> list[tuple[float, Passage, DocInfo, tuple[tuple[str, int], ...]]]:
@@ -142,12 +160,20 @@ class Searcher:
     ) -> list[tuple[float, Passage, DocInfo, tuple[tuple[str, int], ...]]]:
         assert dense is not None and sparse is not None
         pre = opts.prefetch_limit
-        queries = [StoreQuery(limit=pre, dense=dense, filter=flt)]
+        queries = [StoreQuery(limit=pre, dense=dense, filter=flt, payload="summary")]
         if sparse.indices:
-            queries.append(StoreQuery(limit=pre, sparse=sparse, filter=flt))
+            queries.append(StoreQuery(limit=pre, sparse=sparse, filter=flt, payload="summary"))
         if opts.fusion in ("rrf", "dbsf") and sparse.indices:
             queries.append(
-                StoreQuery(limit=limit, dense=dense, sparse=sparse, fusion=opts.fusion, prefetch_limit=pre, filter=flt)
+                StoreQuery(
+                    limit=limit,
+                    dense=dense,
+                    sparse=sparse,
+                    fusion=opts.fusion,
+                    prefetch_limit=pre,
+                    filter=flt,
+                    payload="summary",
+                )
             )
         lists = self.store.query_batch(queries)
         dense_hits = lists[0]

@@ -613,3 +613,28 @@ def test_an_edge_shard_from_before_float16_vectors_keeps_working(tmp_path: Path)
     fresh.close()
     with pytest.raises(Exception, match="datatype"):
         qe.EdgeShard.load(str(tmp_path / "new"), legacy)  # it really is float16
+
+
+def test_summary_reads_rank_like_full_reads_without_the_text(loaded: Store) -> None:
+    p, _ = PASSAGES[2]
+    query = StoreQuery(limit=5, dense=dense_of(p.text), sparse=sparse_of(p.text, query=True), fusion="rrf")
+    for q in (replace(query, sparse=None), replace(query, dense=None), query):
+        [full] = loaded.query_batch([q])
+        [summary] = loaded.query_batch([replace(q, payload="summary")])
+        assert [(h.point_id, h.score) for h in summary] == [(h.point_id, h.score) for h in full]
+        for s, f in zip(summary, full, strict=True):
+            assert s.passage.text == "" and f.passage.text
+            assert s.passage.passage_id == f.passage.passage_id
+            assert s.passage.annotations.place_keys == f.passage.annotations.place_keys
+            assert s.passage.annotations.programs == f.passage.annotations.programs
+            assert (s.doc.doc_id, s.doc.title, s.doc.doc_type, s.doc.date, s.doc.language, s.doc.source_name) == (
+                f.doc.doc_id, f.doc.title, f.doc.doc_type, f.doc.date, f.doc.language, f.doc.source_name
+            )
+
+
+def test_fetch_reads_full_passages_by_point_id(loaded: Store) -> None:
+    wanted = [PASSAGES[0], PASSAGES[3]]
+    ids = [point_id_for(p.passage_id) for p, _ in wanted]
+    got = loaded.fetch([*ids, point_id_for("no-such-passage")])
+    assert got == dict(zip(ids, wanted, strict=True))
+    assert loaded.fetch([]) == {}

@@ -64,7 +64,10 @@ class StoreQuery:
 
     Only ``dense`` set: dense nearest neighbours. Only ``sparse`` set: lexical (BM25-style, IDF inside
     Qdrant). Both set: both are prefetched (``prefetch_limit`` each) and fused by Qdrant with ``fusion``.
-    ``exact`` bypasses the HNSW index (used to measure its recall).
+    ``exact`` bypasses the HNSW index (used to measure its recall). ``payload="summary"`` returns only
+    the small fields a ranking needs (``schema.SUMMARY_FIELDS``: ids, places, programs, type, date,
+    language, source, near-duplicate mark; no text), so a query over hundreds of candidates does not
+    read and convert hundreds of passages; ``fetch`` then reads the few that are shown.
     """
 
     limit: int
@@ -74,6 +77,7 @@ class StoreQuery:
     prefetch_limit: int = 100
     filter: SearchFilter | None = None
     exact: bool = False
+    payload: Literal["full", "summary"] = "full"
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class Store(Protocol):
 
     def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[StoredHit]]:
         """Run several queries in one call; results in the same order."""
+
+    def fetch(self, point_ids: Sequence[str]) -> dict[str, tuple[Passage, DocInfo]]:
+        """Full passages of these points, by point id (unknown ids are left out)."""
 
     def count(self, filter: SearchFilter | None = None) -> int:
         """Number of points (passages) matching ``filter``."""

@@ -222,6 +222,13 @@ class EdgeStore:
         results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
         return [[_hit(point.id, point.score, point.payload) for point in points] for points in results]
 
+    def fetch(self, point_ids: Sequence[str]) -> dict[str, tuple[Passage, DocInfo]]:
+        shard = self._readable()
+        if shard is None or not point_ids:
+            return {}
+        records = self._engine(f"read {len(point_ids)} points", lambda: shard.retrieve(list(point_ids), True, False))
+        return {str(r.id): schema.from_payload(r.payload or {}) for r in records}
+
     def count(self, filter: SearchFilter | None = None) -> int:
         shard = self._readable()
         if shard is None:
@@ -350,6 +357,7 @@ def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
 
 def _query_request(query: StoreQuery) -> qe.QueryRequest:
     flt = _filter(query.filter)
+    payload: Any = qe.PayloadSelector.Include(list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
     params = qe.SearchParams(exact=True) if query.exact else None
     nearest = []
     if query.dense is not None:
@@ -359,11 +367,11 @@ def _query_request(query: StoreQuery) -> qe.QueryRequest:
     if not nearest:
         raise QueryError("a store query needs a dense or a sparse vector (or both)")
     if len(nearest) == 1:
-        return qe.QueryRequest(limit=query.limit, query=nearest[0], filter=flt, params=params, with_payload=True)
+        return qe.QueryRequest(limit=query.limit, query=nearest[0], filter=flt, params=params, with_payload=payload)
     prefetches = [qe.Prefetch(limit=query.prefetch_limit, query=n, filter=flt, params=params) for n in nearest]
     # The stub types Fusion.Rrf / Fusion.Dbsf as nested classes, not as the Fusion the request takes.
     fusion: Any = qe.Fusion.Rrf(k=RRF_K) if query.fusion == "rrf" else qe.Fusion.Dbsf()
-    return qe.QueryRequest(limit=query.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=True)
+    return qe.QueryRequest(limit=query.limit, query=fusion, prefetches=prefetches, filter=flt, with_payload=payload)
 
 
 def _hit(point_id: object, score: float, payload: dict[str, Any] | None) -> StoredHit:

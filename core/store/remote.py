@@ -172,6 +172,16 @@ class RemoteStore:
         )
         return [[_hit(p.id, p.score, p.payload) for p in response.points] for response in responses]
 
+    def fetch(self, point_ids: Sequence[str]) -> dict[str, tuple[Passage, DocInfo]]:
+        if not point_ids or not self._has_collection():
+            return {}
+        client, name = self._client, self.collection
+        records = self._call(
+            f"read {len(point_ids)} points",
+            lambda: client.retrieve(name, ids=list(point_ids), with_payload=True, with_vectors=False),
+        )
+        return {str(r.id): schema.from_payload(r.payload or {}) for r in records}
+
     def count(self, filter: SearchFilter | None = None) -> int:
         flt = _filter(filter)
         if not self._has_collection():
@@ -304,6 +314,9 @@ def _filter(search_filter: SearchFilter | None) -> models.Filter | None:
 
 def _query_request(query: StoreQuery) -> models.QueryRequest:
     flt = _filter(query.filter)
+    payload: Any = (
+        models.PayloadSelectorInclude(include=list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
+    )
     params = models.SearchParams(exact=True) if query.exact else None
     nearest: list[tuple[str, Any]] = []
     if query.dense is not None:
@@ -320,7 +333,7 @@ def _query_request(query: StoreQuery) -> models.QueryRequest:
             filter=flt,
             params=params,
             limit=query.limit,
-            with_payload=True,
+            with_payload=payload,
         )
     prefetch = [
         models.Prefetch(
@@ -337,7 +350,7 @@ def _query_request(query: StoreQuery) -> models.QueryRequest:
         if query.fusion == "rrf"
         else models.FusionQuery(fusion=models.Fusion.DBSF)
     )
-    return models.QueryRequest(prefetch=prefetch, query=fusion, filter=flt, limit=query.limit, with_payload=True)
+    return models.QueryRequest(prefetch=prefetch, query=fusion, filter=flt, limit=query.limit, with_payload=payload)
 
 
 def _hit(point_id: object, score: float, payload: dict[str, Any] | None) -> StoredHit:

@@ -23,6 +23,23 @@ KEYWORD_FIELDS = (
     "organisations",
 )
 INTEGER_FIELDS = ("date_int", "year", "ordinal")
+# What a summary read (``StoreQuery.payload="summary"``) returns: enough to rank, boost, fold
+# near-duplicates and count facets; the text and the rest come with ``Store.fetch``.
+SUMMARY_FIELDS = (
+    "passage_id",
+    "doc_id",
+    "ordinal",
+    "place_keys",
+    "programs",
+    "source",
+    "url",
+    "title",
+    "doc_type",
+    "date",
+    "language",
+    "source_name",
+    "near_duplicate_of",
+)
 
 
 def date_int(date: str | None) -> int | None:
@@ -66,6 +83,8 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
 
 
 def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
+    """Passage and document of a payload; a summary payload (``SUMMARY_FIELDS``) gives a passage
+    without text and offsets (empty / 0)."""
     ann = Annotations(
         places=tuple(payload.get("places") or ()),
         place_keys=tuple(payload.get("place_keys") or ()),
@@ -78,9 +97,9 @@ def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
         passage_id=payload["passage_id"],
         doc_id=payload["doc_id"],
         ordinal=int(payload["ordinal"]),
-        text=payload["text"],
-        char_start=int(payload["char_start"]),
-        char_end=int(payload["char_end"]),
+        text=payload.get("text") or "",
+        char_start=int(payload.get("char_start") or 0),
+        char_end=int(payload.get("char_end") or 0),
         page=payload.get("page"),
         heading_path=tuple(payload.get("heading_path") or ()),
         annotations=ann,
