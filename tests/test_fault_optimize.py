@@ -18,7 +18,7 @@ from core.store.base import StoreQuery
 from core.store.edge import EdgeStore
 from ingest.reconcile import reconcile
 
-OPTIMIZE_POINTS = 12_000  # above the engine's indexing threshold (10 MB of vectors): HNSW is built
+OPTIMIZE_POINTS = 30_000  # 22 MB of float16 vectors, above the engine's indexing threshold (10 MB): HNSW is built
 
 
 def test_killed_during_the_index_optimisation(tmp_path: Path) -> None:

@@ -108,6 +108,14 @@ class QdrantEmulator:
                 with_vectors=scroll.with_vector or False,  # type: ignore[arg-type]
             )
             return 200, {"points": records, "next_page_offset": offset}
+        if rest == ["points"] and method == "POST":  # retrieve points by id
+            read = models.PointRequest.model_validate(body)
+            return 200, b.retrieve(
+                name,
+                ids=read.ids,
+                with_payload=read.with_payload if read.with_payload is not None else True,
+                with_vectors=read.with_vector or False,  # type: ignore[arg-type]
+            )
         if rest == ["points", "query", "batch"]:
             batch = models.QueryRequestBatch.model_validate(body)
             return 200, b.query_batch_points(name, requests=batch.searches)
