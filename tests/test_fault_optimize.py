@@ -24,7 +24,8 @@ OPTIMIZE_POINTS = 30_000  # 22 MB of float16 vectors, above the engine's indexin
 def test_killed_during_the_index_optimisation(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(data_dir=data)
-    proc = subprocess.Popen(
+    # the context closes the pipes even when an assertion fails (no unclosed file left to the GC)
+    with subprocess.Popen(
         [sys.executable, str(SUPPORT), "optimize", str(data), str(OPTIMIZE_POINTS)],
         cwd=PROJECT_ROOT,
         env=driver_env(),
@@ -32,13 +33,13 @@ def test_killed_during_the_index_optimisation(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "optimizing", proc.stderr.read() if proc.stderr else ""
-    time.sleep(0.8)
-    assert proc.poll() is None, "optimize finished before the kill: make OPTIMIZE_POINTS larger"
-    out, _ = kill_group(proc)
-    assert "optimized" not in out
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "optimizing", proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.8)
+        assert proc.poll() is None, "optimize finished before the kill: make OPTIMIZE_POINTS larger"
+        out, _ = kill_group(proc)
+        assert "optimized" not in out
 
     assert consistency_problems(settings) == []
     store = EdgeStore.open(settings)
