@@ -85,7 +85,14 @@ class E5Embedder:
     Rows are float32 and L2-normalised, so a dot product is the cosine.
     """
 
-    def __init__(self, model: SentenceTransformer | TransformerEncoder, *, name: str, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: SentenceTransformer | TransformerEncoder,
+        *,
+        name: str,
+        batch_size: int = 16,
+        backend: str = "torch",
+    ) -> None:
         dim = model.dim if isinstance(model, TransformerEncoder) else model.get_embedding_dimension()
         if not dim:
             raise ModelError(f"The model {name} does not report its embedding dimension.")
@@ -93,7 +100,7 @@ class E5Embedder:
         self.name = name
         self.dim = int(dim)
         self.batch_size = batch_size
-        self.backend = "torch"  # what runs; load_embedder sets it after resolving "auto"
+        self.backend = backend  # what runs ("auto" already resolved)
         self.runtime = "transformers" if isinstance(model, TransformerEncoder) else "sentence-transformers"
         e5 = "e5" in name.lower()
         self.query_prefix = "query: " if e5 else ""
@@ -204,9 +211,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
         model.eval()
         model = apply_backend(model, effective)
     _release_freed_memory()
-    embedder = E5Embedder(model, name=settings.model_name, batch_size=settings.embed_batch_size)
-    embedder.backend = effective
-    return embedder
+    return E5Embedder(model, name=settings.model_name, batch_size=settings.embed_batch_size, backend=effective)
 
 
 def _release_freed_memory() -> None:

@@ -42,10 +42,10 @@ def _read_json(path: Path) -> Any:
 def supported(path: Path) -> bool:
     """Whether the checkpoint at ``path`` is Transformer -> mean Pooling -> Normalize with a tokenizer.json."""
     try:
-        modules = tuple(m["type"] for m in _read_json(path / "modules.json"))
-        if modules not in (_MODULES, _MODULES_V5):
+        modules = _read_json(path / "modules.json")
+        if tuple(m["type"] for m in modules) not in (_MODULES, _MODULES_V5):
             return False
-        pooling_dir = path / _read_json(path / "modules.json")[1]["path"]
+        pooling_dir = path / modules[1]["path"]
         pooling = _read_json(pooling_dir / "config.json")
         others = [v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"]
         mean = pooling.get("pooling_mode") == "mean" or (

@@ -46,7 +46,7 @@ from core.analysis import passage_vector
 from core.embedding import Embedder
 from core.settings import Settings
 from core.store.base import IndexPoint
-from evaluation.bench_query import FILTER, MODES, percentiles
+from evaluation.bench_query import FILTER, MODES, memory, percentiles
 from evaluation.collection import corpus_files, corpus_sha256, load_domain
 
 INGEST_REPEATS = 3
@@ -362,18 +362,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _proc_memory(pid: int) -> dict[str, float]:
-    values = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = round(int(rest.split()[0]) / 1024, 1)
-    except OSError:
-        pass
-    return {"rss_mib": values.get("VmRSS", 0.0), "peak_rss_mib": values.get("VmHWM", 0.0)}
-
-
 def bench_http(command: list[str], port: int, texts: Sequence[str], n: int, settings: Settings) -> dict[str, Any]:
     import httpx
 
@@ -431,7 +419,7 @@ def bench_http(command: list[str], port: int, texts: Sequence[str], n: int, sett
                         "errors": sum(c != 200 for c in codes),
                     }
                 )
-            result["memory"] = _proc_memory(server.pid)
+            result["memory"] = memory(server.pid)
             return result
     finally:
         server.terminate()

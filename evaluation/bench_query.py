@@ -52,11 +52,11 @@ def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def memory() -> dict[str, float]:
-    """This process's resident memory now and at its peak (MiB), from /proc."""
+def memory(pid: int | str = "self") -> dict[str, float]:
+    """A process's resident memory now and at its peak (MiB), from /proc (0.0 where unreadable)."""
     values: dict[str, float] = {}
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, rest = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 values[key] = round(int(rest.split()[0]) / 1024, 1)

@@ -138,10 +138,11 @@ class Searcher:
 
     def _complete(self, hits: Sequence[Hit]) -> list[Hit]:
         """The shown hits with their full passages (hybrid candidates were read as summaries)."""
-        full = self.store.fetch([point_id_for(h.passage.passage_id) for h in hits])
+        ids = [point_id_for(h.passage.passage_id) for h in hits]
+        full = self.store.fetch(ids)
         out = []
-        for h in hits:
-            found = full.get(point_id_for(h.passage.passage_id))
+        for h, point_id in zip(hits, ids, strict=True):
+            found = full.get(point_id)
             if found is not None:  # gone since the query (deleted by a concurrent ingest): not shown
                 out.append(replace(h, passage=found[0], doc=found[1]))
         return out
