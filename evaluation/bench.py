@@ -8,7 +8,9 @@ Stages, each timed on its own:
    the real model: passages/s and tokens/s (tokens as the model's tokenizer counts them);
 3. per index size N: a synthetic corpus (``evaluation.synthetic``: sample passages with shuffled
    sentences, swapped places and amounts) written to a fresh Qdrant Edge shard in batches (points/s),
-   then ``optimize()`` (HNSW build) timed. Dense vectors: the real model embeds the first
+   then ``optimize()`` (HNSW build) timed, and its documents registered as indexed in the registry
+   (as an ingest leaves them: the API's reconcile on start keeps only registered documents). Dense
+   vectors: the real model embeds the first
    ``real_vectors`` synthetic passages; every further passage gets the vector of passage
    ``i % real_vectors`` plus Gaussian noise (sigma ``NOISE_SIGMA`` per dimension), re-normalised. That
    keeps the vector distribution realistic at a scale the CPU could not embed in minutes; the
@@ -18,6 +20,11 @@ Stages, each timed on its own:
    included), queries/s with 1 and 4 clients, HNSW recall@10 against exact search;
 5. the HTTP API, when installed: a server process (``create_app`` under uvicorn) over the same index;
    latency of ``GET /search`` per mode, with and without filter, 1 and 4 clients, the server's RSS.
+   The stage first checks that the server serves every passage of the index (else it fails: timing
+   an empty index would measure nothing).
+
+Every latency row also reports the mean number of passages its queries returned, so a row over an
+empty result can be told from a fast one.
 
 Writes ``bench.json``, ``bench.md`` and ``latency.png`` into the report folder.
 """
@@ -44,6 +51,7 @@ import numpy as np
 
 from core.analysis import passage_vector
 from core.embedding import Embedder
+from core.models import DocInfo
 from core.settings import Settings
 from core.store.base import IndexPoint
 from evaluation.bench_query import FILTER, MODES, memory, percentiles
@@ -227,6 +235,8 @@ def build_index(
 ) -> dict[str, Any]:
     """A fresh Edge shard of ``size`` synthetic passages; timed writes and optimize."""
     from core.gazetteer import load_gazetteer
+    from core.models import FileStatus
+    from core.registry import Registry
     from core.store.factory import open_store
     from evaluation.synthetic import generate
     from ingest.enrich import annotate
@@ -243,6 +253,7 @@ def build_index(
     cos: list[float] = []
     batch: list[IndexPoint] = []
     written = 0
+    documents: dict[str, tuple[DocInfo, int]] = {}
 
     def flush() -> None:
         nonlocal written
@@ -274,6 +285,7 @@ def build_index(
         dense = tuple(float(x) for x in v)
         times["dense"] += time.perf_counter() - t
         batch.append(IndexPoint(replace(sp.passage, annotations=ann), sp.doc, dense, sparse))
+        documents[sp.doc.doc_id] = (sp.doc, documents.get(sp.doc.doc_id, (sp.doc, 0))[1] + 1)
         if len(batch) >= UPSERT_BATCH:
             flush()
             if progress and written % 10_000 < UPSERT_BATCH:
@@ -288,8 +300,22 @@ def build_index(
     optimize_s = time.perf_counter() - t
     count = store.count()
     store.close()
+    with Registry(s.registry_path) as registry:
+        for doc, passages in documents.values():
+            registry.upsert(
+                doc.source,
+                doc_id=doc.doc_id,
+                status=FileStatus.INDEXED.value,
+                passages=passages,
+                url=doc.url,
+                source_name=doc.source_name,
+                title=doc.title,
+                media_type="text/html",
+                content_hash=doc.content_hash,
+            )
     return {
         "points": count,
+        "documents": len(documents),
         "upsert_batch": UPSERT_BATCH,
         "upsert_seconds": round(times["upsert"], 2),
         "points_per_s": round(written / times["upsert"], 1) if times["upsert"] else None,
@@ -362,7 +388,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def bench_http(command: list[str], port: int, texts: Sequence[str], n: int, settings: Settings) -> dict[str, Any]:
+def bench_http(
+    command: list[str], port: int, texts: Sequence[str], n: int, settings: Settings, points: int
+) -> dict[str, Any]:
+    """``GET /search`` latency and throughput, and the RSS of a server over the index of ``points``
+    passages; raises RuntimeError when the server does not serve all of them."""
     import httpx
 
     env = {**os.environ, "FOERDERSUCHE_MODEL_DIR": str(settings.model_path), "TOKENIZERS_PARALLELISM": "false"}
@@ -384,19 +414,32 @@ def bench_http(command: list[str], port: int, texts: Sequence[str], n: int, sett
                 if time.monotonic() > deadline:
                     raise RuntimeError("the API server did not become ready within 300 s")
                 time.sleep(0.5)
-            result: dict[str, Any] = {"url": base, "latency_ms": {}}
+            served = client.get("/facets")
+            served.raise_for_status()
+            served_passages = int(served.json()["total_passages"])
+            if served_passages != points:
+                raise RuntimeError(
+                    f"the API server serves {served_passages} passages of the benchmark index's {points}: "
+                    "its latencies would not measure this index"
+                )
+            result: dict[str, Any] = {"url": base, "served_passages": served_passages, "latency_ms": {}}
             flt = {"place": "05978", "date_from": FILTER.date_from}
             for mode in HTTP_MODES:
                 for label, extra in (("unfiltered", {}), ("filtered", flt)):
                     params = [{"q": texts[i % len(texts)], "mode": mode, "k": 10, **extra} for i in range(n + 5)]
                     for p in params[:5]:
                         client.get("/search", params=p).raise_for_status()
-                    samples = []
+                    samples, found = [], []
                     for p in params[5:]:
                         t = time.perf_counter()
-                        client.get("/search", params=p).raise_for_status()
+                        response = client.get("/search", params=p)
                         samples.append((time.perf_counter() - t) * 1000)
-                    result["latency_ms"][f"{mode}/{label}"] = percentiles(samples)
+                        response.raise_for_status()
+                        found.append(response.json()["total_passages"])
+                    result["latency_ms"][f"{mode}/{label}"] = {
+                        **percentiles(samples),
+                        "hits_mean": round(statistics.fmean(found), 2),
+                    }
             result["throughput"] = []
             for clients in (1, 4):
                 params = [{"q": texts[i % len(texts)], "mode": "hybrid", "k": 10} for i in range(n)]
@@ -504,7 +547,7 @@ def run(settings: Settings, options: BenchOptions, target: Path, progress: Progr
         if command:
             if progress:
                 progress(f"index {size}: HTTP API")
-            entry["http"] = bench_http(command, port, queries, options.queries, settings)
+            entry["http"] = bench_http(command, port, queries, options.queries, settings, entry["index"]["points"])
         else:
             entry["http"] = None
         report["sizes"][str(size)] = entry

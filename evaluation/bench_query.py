@@ -39,6 +39,7 @@ MODES: dict[str, dict[str, Any]] = {
 FILTER = SearchFilter(place_keys=("05978",), date_from="2020-01-01")
 WARMUP = 5
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
@@ -65,14 +66,21 @@ def memory(pid: int | str = "self") -> dict[str, float]:
     return {"rss_mib": values.get("VmRSS", 0.0), "peak_rss_mib": values.get("VmHWM", 0.0)}
 
 
-def timed_each(call: Callable[[T], object], args: Sequence[T]) -> list[float]:
-    """Milliseconds of ``call(arg)`` for each argument."""
-    out = []
+def timed_each(call: Callable[[T], R], args: Sequence[T]) -> tuple[list[float], list[R]]:
+    """Milliseconds of ``call(arg)`` for each argument, and the results."""
+    times, results = [], []
     for arg in args:
         t = time.perf_counter()
-        call(arg)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
+        results.append(call(arg))
+        times.append((time.perf_counter() - t) * 1000)
+    return times, results
+
+
+def timed_search(searcher: Searcher, requests: Sequence[SearchRequest]) -> dict[str, float]:
+    """Percentiles of ``searcher.search`` over the requests, with the mean number of hits (a row over
+    empty results is no measurement)."""
+    times, results = timed_each(searcher.search, requests)
+    return {**percentiles(times), "hits_mean": round(statistics.fmean(len(r.hits) for r in results), 2)}
 
 
 def latency(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n: int) -> dict[str, Any]:
@@ -86,7 +94,7 @@ def latency(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n: in
             for r in warm[: max(WARMUP, len(warm))]:
                 searcher.search(r)
             requests = [SearchRequest(query=texts[i % len(texts)], k=10, filter=flt, options=options) for i in range(n)]
-            out[f"{name}/{label}"] = percentiles(timed_each(searcher.search, requests))
+            out[f"{name}/{label}"] = timed_search(searcher, requests)
     return out
 
 
@@ -130,13 +138,13 @@ def measure(
     # The first pass over the query set reads the index from disk into the page cache (a freshly
     # opened index); it is reported on its own, the per-mode latencies below are the steady state.
     distinct = list(dict.fromkeys(texts))
-    first_pass_ms = percentiles(
-        timed_each(searcher.search, [SearchRequest(query=t, k=10, options=base) for t in distinct])
+    first_pass_ms = timed_search(searcher, [SearchRequest(query=t, k=10, options=base) for t in distinct])
+    first_pass_filtered_ms = timed_search(
+        searcher, [SearchRequest(query=t, k=10, filter=FILTER, options=base) for t in distinct]
     )
-    first_pass_filtered_ms = percentiles(
-        timed_each(searcher.search, [SearchRequest(query=t, k=10, filter=FILTER, options=base) for t in distinct])
+    embed_ms = percentiles(
+        timed_each(lambda t: embedder.embed_queries([t]), [texts[i % len(texts)] for i in range(n)])[0]
     )
-    embed_ms = percentiles(timed_each(lambda t: embedder.embed_queries([t]), [texts[i % len(texts)] for i in range(n)]))
     points = store.count()
     selected = store.count(FILTER)
     result: dict[str, Any] = {

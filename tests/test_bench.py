@@ -34,14 +34,22 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
     entry = report["sizes"]["500"]
     assert entry["index"]["points"] == 500
     search = entry["search"]
+    assert entry["index"]["documents"] > 0
     for mode in ("lexical", "dense", "hybrid", "hybrid-rrf", "hybrid-dbsf"):
         for flt in ("unfiltered", "filtered"):
-            assert {"p50", "p95", "p99"} <= set(search["latency_ms"][f"{mode}/{flt}"])
+            row = search["latency_ms"][f"{mode}/{flt}"]
+            assert {"p50", "p95", "p99"} <= set(row)
+            assert row["hits_mean"] > 0, f"{mode}/{flt} timed queries that found nothing"
     assert [t["clients"] for t in search["throughput"]] == [1, 4]
     assert 0.0 <= search["hnsw"]["unfiltered"]["recall@10"] <= 1.0
     assert search["memory"]["peak_rss_mib"] > 0
     if entry["http"] is not None:  # the API is installed: measured through HTTP too
-        assert entry["http"]["throughput"][0]["errors"] == 0
+        http = entry["http"]
+        # the server keeps the synthetic documents (registered as indexed) instead of reconciling them away
+        assert http["served_passages"] == 500
+        assert http["throughput"][0]["errors"] == 0
+        for key, row in http["latency_ms"].items():
+            assert row["hits_mean"] > 0, f"HTTP {key} timed queries that found nothing"
     assert {v["met"] for v in report["verdict"]} <= {True, False}
     assert "Bericht:" in result.output
     assert not (tmp_path / "data" / "bench" / "index-500").exists()  # the synthetic index is removed
