@@ -628,7 +628,12 @@ def test_summary_reads_rank_like_full_reads_without_the_text(loaded: Store) -> N
             assert s.passage.annotations.place_keys == f.passage.annotations.place_keys
             assert s.passage.annotations.programs == f.passage.annotations.programs
             assert (s.doc.doc_id, s.doc.title, s.doc.doc_type, s.doc.date, s.doc.language, s.doc.source_name) == (
-                f.doc.doc_id, f.doc.title, f.doc.doc_type, f.doc.date, f.doc.language, f.doc.source_name
+                f.doc.doc_id,
+                f.doc.title,
+                f.doc.doc_type,
+                f.doc.date,
+                f.doc.language,
+                f.doc.source_name,
             )
 
 
@@ -638,3 +643,65 @@ def test_fetch_reads_full_passages_by_point_id(loaded: Store) -> None:
     got = loaded.fetch([*ids, point_id_for("no-such-passage")])
     assert got == dict(zip(ids, wanted, strict=True))
     assert loaded.fetch([]) == {}
+
+
+# --- Edge: place filters on the integer place codes
+
+
+def test_edge_filters_places_on_their_codes(tmp_path: Path) -> None:
+    """A new shard matches place filters on ``place_codes``: emptying a document's keyword list leaves
+    it found by its codes (a keyword filter would lose it), and every place filter stays exact."""
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(POINTS)
+    store.optimize()
+    try:
+        for name in ("kreis key matches its gemeinde", "any of two place keys"):
+            assert store.count(FILTERS[name]) == len(reference_filter(FILTERS[name]))
+        flt = SearchFilter(place_keys=("05978",))
+        doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
+        store.set_payload(doc_id, {"place_keys": []})
+        assert doc_id in {BY_ID[pid][1].doc_id for pid in query(store, limit=100, dense=dense_of("x"), filter=flt)}
+    finally:
+        store.close()
+
+
+def test_an_edge_shard_from_before_place_codes_filters_places_by_keyword(tmp_path: Path) -> None:
+    """A shard written before place codes existed (no ``place_codes`` index, points without codes)
+    keeps exact place filters through the keyword index, and ``ensure_collection`` does not add a
+    codes index to it (its points could not match it); an empty shard gets one."""
+    import qdrant_edge as qe
+
+    from core.store import schema
+
+    path = tmp_path / "old"
+    store = EdgeStore(path)
+    store.ensure_collection(DIM)
+    shard = store._writable()
+    shard.update(qe.UpdateOperation.delete_field_index(schema.PLACE_CODES))
+    store.upsert(POINTS)
+    for doc_id in {d.doc_id for _, d in PASSAGES}:
+        store.set_payload(doc_id, {schema.PLACE_CODES: []})  # as the old payloads: no codes
+    store.close()
+
+    old = EdgeStore(path)
+    try:
+        old.ensure_collection(DIM)
+        assert schema.PLACE_CODES not in old._writable().info().payload_schema
+        for name in ("kreis key matches its gemeinde", "any of two place keys"):
+            f = FILTERS[name]
+            assert old.count(f) == len(reference_filter(f))
+            assert set(query(old, limit=100, dense=dense_of("Förderung"), filter=f)) == reference_filter(f)
+    finally:
+        old.close()
+
+
+def test_place_codes_are_stable_and_distinct_over_the_gazetteer() -> None:
+    from core.gazetteer import load_gazetteer
+    from core.store.schema import place_code
+
+    assert place_code("05978") == place_code("05978") == 42378221562764912  # pinned: indexes hold these
+    keys = list(load_gazetteer().places)
+    codes = {place_code(k) for k in keys}
+    assert len(codes) == len(keys)
+    assert all(0 <= c < 2**56 for c in codes)

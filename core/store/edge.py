@@ -22,6 +22,7 @@ shard on a full tmpfs dies when it is opened (keep the data dir off tmpfs).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -48,6 +49,7 @@ from core.store.base import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 RECOVERY_HINT = "Rebuild it with `foerdersuche reindex`."
 _SCROLL_PAGE = 1024
@@ -70,8 +72,15 @@ class EdgeStore:
         self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
+        # whether place filters may use the integer ``place_codes`` index: only when the shard got
+        # that index while empty, so that every point in it carries its codes (see ensure_collection)
+        self._place_codes = False
         if path.is_dir() and any(path.iterdir()):
             self._shard = self._load(None)
+            shard = self._shard
+            self._place_codes = self._engine(
+                "read the index info", lambda: schema.PLACE_CODES in shard.info().payload_schema
+            )
 
     @classmethod
     def open(cls, settings: Settings) -> EdgeStore:
@@ -121,7 +130,8 @@ class EdgeStore:
                     self._shard = self._load(None)
                     raise
         shard = self._shard
-        existing = self._engine("read the index info", lambda: set(shard.info().payload_schema))
+        info = self._engine("read the index info", shard.info)
+        existing = set(info.payload_schema)
         for field_name in schema.KEYWORD_FIELDS:
             if field_name not in existing:
                 op = qe.UpdateOperation.create_field_index(field_name, qe.PayloadSchemaType.Keyword)
@@ -131,6 +141,15 @@ class EdgeStore:
                 params = qe.IntegerIndexParams(lookup=True, range=True)
                 op = qe.UpdateOperation.create_field_index(field_name, params)
                 self._engine(f"index payload field {field_name}", partial(shard.update, op))
+        if schema.PLACE_CODES in existing:
+            self._place_codes = True
+        elif info.points_count == 0:
+            codes = qe.IntegerIndexParams(lookup=True, range=False)
+            op = qe.UpdateOperation.create_field_index(schema.PLACE_CODES, codes)
+            self._engine(f"index payload field {schema.PLACE_CODES}", partial(shard.update, op))
+            self._place_codes = True
+        else:  # written before place codes existed: its points lack them, places filter on the keywords
+            log.info("the index at %s filters places by keyword; `foerdersuche reindex` makes that faster", self.path)
 
     def optimize(self) -> None:
         shard = self._writable()
@@ -217,7 +236,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None or not queries:
             return [[] for _ in queries]
-        requests = [_query_request(q) for q in queries]
+        requests = [_query_request(q, self._place_codes) for q in queries]
         batch = qe.QueryBatchRequest(requests)
         results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
         return [[_hit(point.id, point.score, point.payload) for point in points] for points in results]
@@ -233,7 +252,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None:
             return 0
-        request = qe.CountRequest(exact=True, filter=_filter(filter))
+        request = qe.CountRequest(exact=True, filter=_filter(filter, self._place_codes))
         return self._engine("count points", lambda: shard.count(request))
 
     def facet(self, key: str, filter: SearchFilter | None = None, limit: int = 50) -> list[tuple[str, int]]:
@@ -242,7 +261,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None:
             return []
-        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(filter))
+        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(filter, self._place_codes))
         response = self._engine(f"count values of {key}", lambda: shard.facet(request))
         return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
 
@@ -342,11 +361,12 @@ def _doc_filter(doc_ids: Sequence[str]) -> qe.Filter:
     return qe.Filter(must=[qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids)))])
 
 
-def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
+def _filter(search_filter: SearchFilter | None, place_codes: bool) -> qe.Filter | None:
     if search_filter is None or search_filter.is_empty():
         return None
     conditions: list[Any] = [
-        qe.FieldCondition(key, match=qe.MatchAny(values)) for key, values in schema.filter_terms(search_filter)
+        qe.FieldCondition(key, match=qe.MatchAny(values))
+        for key, values in schema.filter_terms(search_filter, place_codes=place_codes)
     ]
     low, high = schema.filter_date_range(search_filter)
     if low is not None or high is not None:
@@ -355,8 +375,8 @@ def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
     return qe.Filter(must=conditions)
 
 
-def _query_request(query: StoreQuery) -> qe.QueryRequest:
-    flt = _filter(query.filter)
+def _query_request(query: StoreQuery, place_codes: bool) -> qe.QueryRequest:
+    flt = _filter(query.filter, place_codes)
     payload: Any = qe.PayloadSelector.Include(list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
     params = qe.SearchParams(exact=True) if query.exact else None
     nearest = []

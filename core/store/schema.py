@@ -5,6 +5,7 @@ Both adapters use exactly these functions, so Edge and a Qdrant server hold iden
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from core.errors import QueryError
@@ -23,6 +24,11 @@ KEYWORD_FIELDS = (
     "organisations",
 )
 INTEGER_FIELDS = ("date_int", "year", "ordinal")
+# The integer twin of ``place_keys`` (``place_code`` of each key). A place filter on an integer index
+# costs the embedded engine about half of the same filter on the keyword index (measured at 100k
+# passages: a filtered dense search of 3.3 instead of 6.3 ms), so the Edge store filters places on it
+# when the index has it (see ``EdgeStore``); ``place_keys`` stays for facets and display.
+PLACE_CODES = "place_codes"
 # What a summary read (``StoreQuery.payload="summary"``) returns: enough to rank, boost, fold
 # near-duplicates and count facets; the text and the rest come with ``Store.fetch``.
 SUMMARY_FIELDS = (
@@ -50,6 +56,11 @@ def date_int(date: str | None) -> int | None:
     return int(digits) if len(digits) == 8 and digits.isdigit() else None
 
 
+def place_code(key: str) -> int:
+    """A place key as a stable 56-bit integer (blake2b of the key; never change it: indexes hold it)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=7).digest(), "big")
+
+
 def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
     ann = passage.annotations
     return {
@@ -63,6 +74,7 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
         "heading_path": list(passage.heading_path),
         "places": list(ann.places),
         "place_keys": list(ann.place_keys),
+        PLACE_CODES: [place_code(k) for k in ann.place_keys],
         "programs": list(ann.programs),
         "organisations": list(ann.organisations),
         "amounts": [{"euros": a.euros, "text": a.text} for a in ann.amounts],
@@ -132,12 +144,15 @@ FILTER_KEYS = (
 )
 
 
-def filter_terms(search_filter: SearchFilter) -> list[tuple[str, list[str]]]:
-    """The (payload key, accepted values) pairs of a filter's non-empty keyword fields."""
-    terms = []
+def filter_terms(search_filter: SearchFilter, *, place_codes: bool = False) -> list[tuple[str, list[Any]]]:
+    """The (payload key, accepted values) pairs of a filter's non-empty keyword fields; with
+    ``place_codes`` places are matched on ``PLACE_CODES`` (the same points, a cheaper index)."""
+    terms: list[tuple[str, list[Any]]] = []
     for field_name, key in FILTER_KEYS:
         values = getattr(search_filter, field_name)
-        if values:
+        if values and key == "place_keys" and place_codes:
+            terms.append((PLACE_CODES, [place_code(v) for v in values]))
+        elif values:
             terms.append((key, list(values)))
     return terms
 
