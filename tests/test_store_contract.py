@@ -669,7 +669,7 @@ def test_edge_filters_places_on_their_codes(tmp_path: Path) -> None:
 def test_an_edge_shard_from_before_place_codes_filters_places_by_keyword(tmp_path: Path) -> None:
     """A shard written before place codes existed (no ``place_codes`` index, points without codes)
     keeps exact place filters through the keyword index, and ``ensure_collection`` does not add a
-    codes index to it (its points could not match it); an empty shard gets one."""
+    codes index while points lack codes; once every point was written again (a reindex) it does."""
     import qdrant_edge as qe
 
     from core.store import schema
@@ -692,8 +692,21 @@ def test_an_edge_shard_from_before_place_codes_filters_places_by_keyword(tmp_pat
             f = FILTERS[name]
             assert old.count(f) == len(reference_filter(f))
             assert set(query(old, limit=100, dense=dense_of("Förderung"), filter=f)) == reference_filter(f)
+        old.upsert(POINTS)  # what a reindex does: every point written again, now with its codes
     finally:
         old.close()
+
+    reindexed = EdgeStore(path)
+    try:
+        reindexed.ensure_collection(DIM)  # the next ingest after the reindex
+        assert schema.PLACE_CODES in reindexed._writable().info().payload_schema
+        doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
+        reindexed.set_payload(doc_id, {"place_keys": []})  # found by its codes from now on
+        assert reindexed.count(FILTERS["kreis key matches its gemeinde"]) == len(
+            reference_filter(FILTERS["kreis key matches its gemeinde"])
+        )
+    finally:
+        reindexed.close()
 
 
 def test_place_codes_are_stable_and_distinct_over_the_gazetteer() -> None:

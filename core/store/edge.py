@@ -143,13 +143,26 @@ class EdgeStore:
                 self._engine(f"index payload field {field_name}", partial(shard.update, op))
         if schema.PLACE_CODES in existing:
             self._place_codes = True
-        elif info.points_count == 0:
+        elif info.points_count == 0 or not self._points_without_place_codes(shard):
             codes = qe.IntegerIndexParams(lookup=True, range=False)
             op = qe.UpdateOperation.create_field_index(schema.PLACE_CODES, codes)
             self._engine(f"index payload field {schema.PLACE_CODES}", partial(shard.update, op))
             self._place_codes = True
-        else:  # written before place codes existed: its points lack them, places filter on the keywords
-            log.info("the index at %s filters places by keyword; `foerdersuche reindex` makes that faster", self.path)
+        else:  # written before place codes existed: places filter on the keywords (exact, slower)
+            log.info(
+                "the index at %s predates place codes and filters places by keyword; after "
+                "`foerdersuche reindex` the next ingest switches it to the faster codes",
+                self.path,
+            )
+
+    def _points_without_place_codes(self, shard: qe.EdgeShard) -> int:
+        """Points with place keys but no place codes: written before the codes existed. (Reads the
+        payloads, once per open of such a shard; after a reindex there are none.)"""
+        lacking = qe.Filter(
+            must=[qe.IsEmptyCondition(schema.PLACE_CODES)], must_not=[qe.IsEmptyCondition("place_keys")]
+        )
+        request = qe.CountRequest(exact=True, filter=lacking)
+        return self._engine("count points without place codes", lambda: shard.count(request))
 
     def optimize(self) -> None:
         shard = self._writable()
