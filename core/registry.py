@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -88,8 +89,10 @@ class Registry:
         self.close()
 
     @staticmethod
-    def _record(row: tuple) -> SourceRecord:  # type: ignore[type-arg]
-        return SourceRecord(*row[:-1], deleted=bool(row[-1]))
+    def _record(row: tuple[Any, ...]) -> SourceRecord:
+        values = list(row)
+        values[-1] = bool(values[-1])  # ``deleted`` is stored as 0/1
+        return SourceRecord(*values)
 
     _COLUMNS = (
         "source, doc_id, url, source_name, title, media_type, content_hash, raw_sha256, status, reason, "
@@ -136,15 +139,29 @@ class Registry:
                        content_hash=excluded.content_hash, raw_sha256=excluded.raw_sha256, status=excluded.status,
                        reason=excluded.reason, passages=excluded.passages, updated_at=excluded.updated_at,
                        deleted=0""",
-                (source, doc_id, url, source_name, title, media_type, content_hash, raw_sha256, status, reason,
-                 passages, time.time()),
+                (
+                    source,
+                    doc_id,
+                    url,
+                    source_name,
+                    title,
+                    media_type,
+                    content_hash,
+                    raw_sha256,
+                    status,
+                    reason,
+                    passages,
+                    time.time(),
+                ),
             )
 
     def set_signature(self, source: str, date: str | None, signature: bytes) -> None:
         """Remember a document's near-duplicate signature; its duplicate marks must be recomputed."""
         with self._db:
-            self._db.execute("UPDATE documents SET date = ?, signature = ?, dup_state = '' WHERE source = ?",
-                             (date, signature, source))
+            self._db.execute(
+                "UPDATE documents SET date = ?, signature = ?, dup_state = '' WHERE source = ?",
+                (date, signature, source),
+            )
 
     def signatures(self) -> list[tuple[str, str, str | None, str | None, bytes, str]]:
         """(doc_id, source, url, date, signature, dup_state) of every live indexed document."""
@@ -177,7 +194,7 @@ class Registry:
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self._db.execute("SELECT status, COUNT(*) FROM documents WHERE deleted = 0 GROUP BY status")
-        return {status: n for status, n in rows}
+        return dict(rows)
 
     def counts_by_source(self) -> list[tuple[str | None, str, int, int]]:
         """(source name, status, live documents, passages) per crawl source and status; files ingested
@@ -202,7 +219,9 @@ class Registry:
 
     def finish_run(self, run_id: int, summary: str) -> None:
         with self._db:
-            self._db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?", (time.time(), summary, run_id))
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?", (time.time(), summary, run_id)
+            )
 
     def last_run(self, kind: str) -> tuple[float, float | None, str | None] | None:
         row = self._db.execute(
