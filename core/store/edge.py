@@ -72,8 +72,8 @@ class EdgeStore:
         self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
-        # whether place filters may use the integer ``place_codes`` index: only when the shard got
-        # that index while empty, so that every point in it carries its codes (see ensure_collection)
+        # whether place filters may use the integer ``place_codes`` index: the shard has it only once
+        # every point in it carries its codes (see ensure_collection)
         self._place_codes = False
         if path.is_dir() and any(path.iterdir()):
             self._shard = self._load(None)
@@ -134,19 +134,14 @@ class EdgeStore:
         existing = set(info.payload_schema)
         for field_name in schema.KEYWORD_FIELDS:
             if field_name not in existing:
-                op = qe.UpdateOperation.create_field_index(field_name, qe.PayloadSchemaType.Keyword)
-                self._engine(f"index payload field {field_name}", partial(shard.update, op))
+                self._create_index(shard, field_name, qe.PayloadSchemaType.Keyword)
         for field_name in schema.INTEGER_FIELDS:
             if field_name not in existing:
-                params = qe.IntegerIndexParams(lookup=True, range=True)
-                op = qe.UpdateOperation.create_field_index(field_name, params)
-                self._engine(f"index payload field {field_name}", partial(shard.update, op))
+                self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=True))
         if schema.PLACE_CODES in existing:
             self._place_codes = True
         elif info.points_count == 0 or not self._points_without_place_codes(shard):
-            codes = qe.IntegerIndexParams(lookup=True, range=False)
-            op = qe.UpdateOperation.create_field_index(schema.PLACE_CODES, codes)
-            self._engine(f"index payload field {schema.PLACE_CODES}", partial(shard.update, op))
+            self._create_index(shard, schema.PLACE_CODES, qe.IntegerIndexParams(lookup=True, range=False))
             self._place_codes = True
         else:  # written before place codes existed: places filter on the keywords (exact, slower)
             log.info(
@@ -154,6 +149,10 @@ class EdgeStore:
                 "`foerdersuche reindex` the next ingest switches it to the faster codes",
                 self.path,
             )
+
+    def _create_index(self, shard: qe.EdgeShard, field_name: str, params: Any) -> None:
+        op = qe.UpdateOperation.create_field_index(field_name, params)
+        self._engine(f"index payload field {field_name}", partial(shard.update, op))
 
     def _points_without_place_codes(self, shard: qe.EdgeShard) -> int:
         """Points with place keys but no place codes: written before the codes existed. (Reads the
