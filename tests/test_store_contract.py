@@ -555,8 +555,8 @@ def unused_port() -> int:
 def test_remote_store_on_an_unused_port_is_unavailable() -> None:
     port = unused_port()
     # https: an API key over plain http makes qdrant-client warn (rightly); the port refuses either way.
+    url = f"https://127.0.0.1:{port}"
     with pytest.raises(StoreUnavailable) as info:
-        url = f"https://127.0.0.1:{port}"
         RemoteStore.connect(url, api_key="geheimer-schluessel", collection="passages", timeout=2)
     message = str(info.value)
     assert f"127.0.0.1:{port}" in message
@@ -718,3 +718,64 @@ def test_place_codes_are_stable_and_distinct_over_the_gazetteer() -> None:
     codes = {place_code(k) for k in keys}
     assert len(codes) == len(keys)
     assert all(0 <= c < 2**56 for c in codes)
+
+
+# --- Edge: filtered lexical queries on both engine paths
+
+
+def test_edge_filtered_lexical_queries_are_exact_below_and_above_the_full_scan_threshold(tmp_path: Path) -> None:
+    """A filtered lexical query takes one of two engine paths: below ``SPARSE_FULL_SCAN_THRESHOLD``
+    selected points per segment it scores them one by one, above it walks the inverted index and
+    checks the filter. Both must return what an unfiltered query, filtered afterwards, returns."""
+    import json
+    import random
+
+    from core.store.edge import SPARSE_FULL_SCAN_THRESHOLD
+
+    rng = random.Random(7)
+    words = [f"wort{i}" for i in range(60)]
+    points = []
+    for i in range(2400):
+        place_keys = ("05978004", "05978") if i % 10 < 8 else ("05913000",)
+        if i % 40 == 0:
+            place_keys = (*place_keys, "05513000")
+        doc = DocInfo(
+            doc_id=f"doc-{i}",
+            source=f"corpus/doc-{i}.html",
+            title=f"Titel {i}",
+            doc_type=DocType.PRESS_RELEASE,
+            date="2022-01-01",
+            language="de",
+            content_hash=f"hash-{i}",
+        )
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 20)))
+        passage = Passage(
+            passage_id=passage_id_for(doc.doc_id, 0),
+            doc_id=doc.doc_id,
+            ordinal=0,
+            text=text,
+            char_start=0,
+            char_end=len(text),
+            annotations=Annotations(place_keys=place_keys),
+        )
+        points.append(IndexPoint(passage=passage, doc=doc, dense=dense_of(text), sparse=sparse_of(text)))
+    place_of = {p.passage.passage_id: set(p.passage.annotations.place_keys) for p in points}
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(points)
+    store.optimize()
+    try:
+        config = json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8"))
+        assert config["sparse_vectors"]["lexical"]["full_scan_threshold"] == SPARSE_FULL_SCAN_THRESHOLD
+        q = sparse_of("wort3 wort17 wort42", query=True)
+        everything = store.query_batch([StoreQuery(limit=len(points), sparse=q)])[0]
+        score = {h.passage.passage_id: h.score for h in everything}
+        for key, selected in (("05978", 1920), ("05513000", 60)):  # index path, one-by-one path
+            assert sum(key in keys for keys in place_of.values()) == selected
+            got = store.query_batch([StoreQuery(limit=20, sparse=q, filter=SearchFilter(place_keys=(key,)))])[0]
+            expected = sorted((s for pid, s in score.items() if key in place_of[pid]), reverse=True)[:20]
+            assert [h.score for h in got] == pytest.approx(expected, rel=1e-5)
+            assert all(key in place_of[h.passage.passage_id] for h in got)
+            assert all(score[h.passage.passage_id] == pytest.approx(h.score, rel=1e-5) for h in got)
+    finally:
+        store.close()

@@ -57,6 +57,12 @@ DEFAULT_MIN_FREE_BYTES = 128 * 1024 * 1024
 # Dense vectors are stored as float16: half the resident memory of float32 (73 MB less at 100k passages
 # of 384 dimensions), with cosine scores equal to 3 decimals. Shards created before keep float32.
 DENSE_DATATYPE = qe.VectorStorageDatatype.Float16
+# A filtered lexical query that selects fewer points of a segment than this scores them one by one,
+# reading each point's sparse vector (about 2.4 us a point at 100k passages); above it the engine walks
+# the inverted index and checks the filter (1.5-2.5 ms). The engine's default, 5000, sent a Gemeinde
+# filter (1.6k points) down the slow path: 4.0 ms, against 2.4 ms through the index. Exact either way.
+# Segments written before keep the default until the optimizer rewrites them (a reindex does).
+SPARSE_FULL_SCAN_THRESHOLD = 500
 # How the engine words a shard file it cannot read (seen with damaged payload and vector files).
 _DAMAGED = re.compile(
     r"IO error|is not readable|out of bounds|failed to (?:deserialize|decode|decompress|read)|corrupt", re.IGNORECASE
@@ -361,7 +367,11 @@ def _disk_usage(path: Path) -> int:
 def _edge_config(dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATATYPE) -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine, datatype=datatype)},
-        sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+        sparse_vectors={
+            SPARSE_VECTOR: qe.EdgeSparseVectorParams(
+                modifier=qe.Modifier.Idf, full_scan_threshold=SPARSE_FULL_SCAN_THRESHOLD
+            )
+        },
     )
 
 
