@@ -36,10 +36,12 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
     search = entry["search"]
     assert entry["index"]["documents"] > 0
     for mode in ("lexical", "dense", "hybrid", "hybrid-rrf", "hybrid-dbsf"):
-        for flt in ("unfiltered", "filtered"):
+        for flt in ("unfiltered", "filtered", "filtered-narrow"):
             row = search["latency_ms"][f"{mode}/{flt}"]
             assert {"p50", "p95", "p99"} <= set(row)
             assert row["hits_mean"] > 0, f"{mode}/{flt} timed queries that found nothing"
+    filters = search["filters"]
+    assert 0 < filters["filtered-narrow"]["matching_points"] < filters["filtered"]["matching_points"] < 500
     assert [t["clients"] for t in search["throughput"]] == [1, 4]
     assert 0.0 <= search["hnsw"]["unfiltered"]["recall@10"] <= 1.0
     assert search["memory"]["peak_rss_mib"] > 0
