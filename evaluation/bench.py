@@ -720,7 +720,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"- perturbed vectors: {idx['perturbed_vectors']} (mean cosine to their source "
             f"{idx['perturbed_cosine_to_source_mean']})",
             f"- filters: {s.get('filters', s.get('filter'))}",
-            f"- query embedding alone: p50 {s['query_embedding_ms']['p50']} ms, p95 {s['query_embedding_ms']['p95']} ms",
+            f"- query embedding alone: p50 {s['query_embedding_ms']['p50']} ms, "
+            f"p95 {s['query_embedding_ms']['p95']} ms",
             *(
                 [
                     f"- first pass over the {first['n']} distinct queries on the freshly opened index (hybrid, "

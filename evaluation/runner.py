@@ -7,8 +7,9 @@ it (scores handed to ranx are ``DEPTH - rank``, so ties never reorder), and the 
 for the no-answer analysis.
 
 Levels: ``passage`` (the hits as they are) and ``document`` (each document at the rank of its best
-passage). Near-duplicate folding is off (``base_options``): the ranking itself is measured. Query embeddings are computed once per query for all variants (``QueryCache``), which is
-exactly what the Searcher would compute, just not repeated.
+passage). Near-duplicate folding is off (``base_options``): the ranking itself is measured. Query
+embeddings are computed once per query for all variants (``QueryCache``), which is exactly what the
+Searcher would compute, just not repeated.
 """
 
 from __future__ import annotations
