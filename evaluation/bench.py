@@ -53,7 +53,7 @@ from core.analysis import passage_vector
 from core.embedding import Embedder
 from core.models import DocInfo
 from core.settings import Settings
-from core.store.base import IndexPoint
+from core.store.base import IndexPoint, SearchFilter
 from evaluation.bench_query import FILTERS, MODES, memory, percentiles
 from evaluation.collection import corpus_files, corpus_sha256, load_domain
 
@@ -388,6 +388,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _http_filter(flt: SearchFilter) -> dict[str, Any]:
+    """The ``GET /search`` parameters of a benchmark filter (places and dates are all they use)."""
+    if flt != SearchFilter(place_keys=flt.place_keys, date_from=flt.date_from, date_to=flt.date_to):
+        raise ValueError(f"the HTTP benchmark passes places and dates only, not {flt}")
+    params: dict[str, Any] = {"place": list(flt.place_keys)} if flt.place_keys else {}
+    params.update({k: v for k, v in (("date_from", flt.date_from), ("date_to", flt.date_to)) if v})
+    return params
+
+
 def bench_http(
     command: list[str], port: int, texts: Sequence[str], n: int, settings: Settings, points: int
 ) -> dict[str, Any]:
@@ -425,7 +434,7 @@ def bench_http(
             result: dict[str, Any] = {"url": base, "served_passages": served_passages, "latency_ms": {}}
             for mode in HTTP_MODES:
                 for label, flt in FILTERS.items():
-                    extra = {"place": list(flt.place_keys), "date_from": flt.date_from} if not flt.is_empty() else {}
+                    extra = _http_filter(flt)
                     params = [{"q": texts[i % len(texts)], "mode": mode, "k": 10, **extra} for i in range(n + 5)]
                     for p in params[:5]:
                         client.get("/search", params=p).raise_for_status()
@@ -580,8 +589,9 @@ def verdict(report: dict[str, Any]) -> list[dict[str, Any]]:
     )
     filters = entry["search"].get("filters", {})
     for label in (k for k in FILTERS if k != "unfiltered"):
-        share = filters.get(label, {}).get("selectivity")
-        what = f"{label}, {share:.1%} of the passages" if share is not None else label
+        flt, share = FILTERS[label], filters.get(label, {}).get("selectivity")
+        what = f"place {', '.join(flt.place_keys)} from {flt.date_from}"
+        what += f", {share:.1%} of the passages" if share is not None else ""
         for mode in MODES:
             f, u = lat[f"{mode}/{label}"]["p95"], lat[f"{mode}/unfiltered"]["p95"]
             out.append(
