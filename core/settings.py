@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     # --- chunking
     chunk_target_words: int = Field(default=120, ge=20, description="Preferred passage length in words.")
     chunk_max_words: int = Field(default=200, ge=30, description="Hard upper bound of a passage in words.")
-    chunk_min_words: int = Field(default=40, ge=1, description="Shorter trailing pieces merge into the previous passage.")
+    chunk_min_words: int = Field(
+        default=40, ge=1, description="Shorter trailing pieces merge into the previous passage."
+    )
 
     # --- retrieval
     search_mode: Literal["hybrid", "dense", "lexical"] = Field(default="hybrid", description="Default retrieval mode.")

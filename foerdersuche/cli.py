@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 from rich.console import Console
@@ -34,7 +34,7 @@ err = Console(stderr=True, highlight=False)
 
 
 class _State:
-    settings_overrides: dict[str, Any] = {}
+    settings_overrides: ClassVar[dict[str, Any]] = {}
 
 
 def settings() -> Settings:
@@ -45,8 +45,11 @@ def settings() -> Settings:
 def _global(
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Data directory (index, registry, raw files, models). "
-                     "Env: FOERDERSUCHE_DATA_DIR.", show_default=False),
+        typer.Option(
+            "--data-dir",
+            help="Data directory (index, registry, raw files, models). Env: FOERDERSUCHE_DATA_DIR.",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     _State.settings_overrides = {"data_dir": data_dir} if data_dir is not None else {}
@@ -58,6 +61,7 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
 
 
 # ---------------------------------------------------------------- model
+
 
 @model_app.command("install")
 def model_install() -> None:
@@ -73,6 +77,7 @@ def model_install() -> None:
 
 
 # ---------------------------------------------------------------- ingest
+
 
 @app.command()
 def ingest(
@@ -105,8 +110,9 @@ def ingest(
         raise _fail(exc) from exc
     from ingest.pipeline import IngestReport
 
-    report = IngestReport(files=tuple(skipped) + report.files, seconds=report.seconds,
-                          passages_written=report.passages_written)
+    report = IngestReport(
+        files=tuple(skipped) + report.files, seconds=report.seconds, passages_written=report.passages_written
+    )
     if as_json:
         print(report.to_json())
         return
@@ -122,6 +128,7 @@ def ingest(
 
 
 # ---------------------------------------------------------------- search
+
 
 def _hit_json(result: Any, hit: Any) -> dict[str, Any]:
     p, d = hit.passage, hit.doc
@@ -200,10 +207,17 @@ def search(
     queries: Annotated[Path | None, typer.Option("--queries", help="File with one query per line.")] = None,
     mode: Annotated[str | None, typer.Option("--mode", help="hybrid | dense | lexical")] = None,
     fusion: Annotated[str | None, typer.Option("--fusion", help="weighted | rrf | dbsf (hybrid)")] = None,
-    place: Annotated[list[str] | None, typer.Option("--place", help="Place name or AGS key; a Kreis includes its Gemeinden.")] = None,
-    place_mode: Annotated[str, typer.Option("--place-mode", help="Places named in the query: boost | filter | off")] = "boost",
+    place: Annotated[
+        list[str] | None, typer.Option("--place", help="Place name or AGS key; a Kreis includes its Gemeinden.")
+    ] = None,
+    place_mode: Annotated[
+        str, typer.Option("--place-mode", help="Places named in the query: boost | filter | off")
+    ] = "boost",
     program: Annotated[list[str] | None, typer.Option("--program", help="Funding program or initiative.")] = None,
-    doc_type: Annotated[list[str] | None, typer.Option("--doc-type", help="press_release | project_page | progress_report | other")] = None,
+    doc_type: Annotated[
+        list[str] | None,
+        typer.Option("--doc-type", help="press_release | project_page | progress_report | other"),
+    ] = None,
     date_from: Annotated[str | None, typer.Option("--date-from", help="YYYY-MM-DD (inclusive)")] = None,
     date_to: Annotated[str | None, typer.Option("--date-to", help="YYYY-MM-DD (inclusive)")] = None,
     language: Annotated[list[str] | None, typer.Option("--language", help="e.g. de, en")] = None,
@@ -222,15 +236,17 @@ def search(
 
     if (query is None) == (queries is None):
         raise _fail(ValueError("give either QUERY or --queries FILE"), 2)
-    choices = {"--mode": (mode, ("hybrid", "dense", "lexical")), "--fusion": (fusion, ("weighted", "rrf", "dbsf")),
-               "--place-mode": (place_mode, ("boost", "filter", "off"))}
+    choices = {
+        "--mode": (mode, ("hybrid", "dense", "lexical")),
+        "--fusion": (fusion, ("weighted", "rrf", "dbsf")),
+        "--place-mode": (place_mode, ("boost", "filter", "off")),
+    }
     for flag, (value, allowed) in choices.items():
         if value is not None and value not in allowed:
             raise _fail(ValueError(f"{flag} must be one of {', '.join(allowed)}"), 2)
     try:
-        lines = [query] if query is not None else [
-            line.strip() for line in Path(queries).read_text(encoding="utf-8").splitlines() if line.strip()  # type: ignore[arg-type]
-        ]
+        query_file = queries.read_text(encoding="utf-8") if queries is not None else ""
+        lines = [query] if query is not None else [line.strip() for line in query_file.splitlines() if line.strip()]
     except OSError as exc:
         raise _fail(exc, 2) from exc
     try:
@@ -263,7 +279,8 @@ def search(
                 elif as_json and not (group or facets):
                     print(json.dumps(hits, ensure_ascii=False, indent=1))
                 elif as_json:
-                    print(json.dumps(_extended_json(result, rt.gazetteer, group, per_doc, facets), ensure_ascii=False, indent=1))
+                    body = _extended_json(result, rt.gazetteer, group, per_doc, facets)
+                    print(json.dumps(body, ensure_ascii=False, indent=1))
                 else:
                     _print_hits(result, group, per_doc)
                     if facets:
@@ -276,19 +293,30 @@ def _extended_json(result: Any, gazetteer: Any, group: bool, per_doc: int, facet
     from search.facets import facet_counts
     from search.group import group_hits
 
-    body: dict[str, Any] = {"query": result.request.query,
-                            "places_in_query": [{"ags": p.ags, "name": p.name} for p in result.plan.places]}
+    body: dict[str, Any] = {
+        "query": result.request.query,
+        "places_in_query": [{"ags": p.ags, "name": p.name} for p in result.plan.places],
+    }
     if group:
         body["groups"] = [
-            {"doc_id": g.doc.doc_id, "title": g.doc.title, "source": g.doc.source, "url": g.doc.url,
-             "date": g.doc.date, "score": g.score, "also_published_at": list(g.also_published_at),
-             "passages": [_hit_json(result, h) for h in g.hits], "more_passages": g.total_hits - len(g.hits)}
+            {
+                "doc_id": g.doc.doc_id,
+                "title": g.doc.title,
+                "source": g.doc.source,
+                "url": g.doc.url,
+                "date": g.doc.date,
+                "score": g.score,
+                "also_published_at": list(g.also_published_at),
+                "passages": [_hit_json(result, h) for h in g.hits],
+                "more_passages": g.total_hits - len(g.hits),
+            }
             for g in group_hits(result.hits, per_doc)
         ]
     else:
         body["hits"] = [_hit_json(result, h) for h in result.hits]
     if facets:
-        body["facets"] = {k: [[v, n] for v, n in vals] for k, vals in facet_counts(result.candidates, gazetteer).items()}
+        counts = facet_counts(result.candidates, gazetteer)
+        body["facets"] = {k: [[v, n] for v, n in vals] for k, vals in counts.items()}
     return body
 
 
@@ -297,13 +325,12 @@ def _print_facets(result: Any, gazetteer: Any) -> None:
 
     for name, values in facet_counts(result.candidates, gazetteer).items():
         if values:
-            shown = ", ".join(
-                f"{gazetteer.places[v].name if name == 'place' else v} ({n})" for v, n in values[:10]
-            )
+            shown = ", ".join(f"{gazetteer.places[v].name if name == 'place' else v} ({n})" for v, n in values[:10])
             out.print(f"[dim]{name}:[/dim] {escape(shown)}")
 
 
 # ---------------------------------------------------------------- status
+
 
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
@@ -341,6 +368,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 # ---------------------------------------------------------------- doctor
+
 
 @app.command()
 def doctor(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from core.ids import passage_id_for
 from core.models import Document, Heading, Passage
@@ -51,7 +52,7 @@ def _split_long(text: str, start: int, end: int, max_words: int) -> list[tuple[i
     pieces: list[tuple[int, int]] = []
     piece_start = start
     words = 0
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in pairwise(cuts):
         n = _word_count(text[a:b])
         if words and words + n > max_words:
             pieces.append((piece_start, a))
@@ -75,7 +76,7 @@ def _blocks(doc: Document, piece_words: int) -> list[_Block]:
     boundaries = sorted({0, len(text), *(p.start for p in doc.pages), *(h.start for h in doc.headings)})
     heading_at = {h.start: h for h in doc.headings}
     blocks: list[_Block] = []
-    for seg_start, seg_end in zip(boundaries, boundaries[1:], strict=False):
+    for seg_start, seg_end in pairwise(boundaries):
         pos = seg_start
         segment = text[seg_start:seg_end]
         for m in [*_PARA_BREAK.finditer(segment), None]:

@@ -109,8 +109,15 @@ def _disk_full(where: Path, exc: Exception) -> str:
 def inline_parser(item: SourceItem, data: bytes, path: Path, doc_id: str) -> Document | ParseError:
     """Parse in this process (fast; for trusted input and tests). Never raises ParseError."""
     try:
-        return parse_bytes(data, item.source, doc_id=doc_id, suffix_hint=item.suffix,
-                           content_type=item.content_type, url=item.url, source_name=item.source_name)
+        return parse_bytes(
+            data,
+            item.source,
+            doc_id=doc_id,
+            suffix_hint=item.suffix,
+            content_type=item.content_type,
+            url=item.url,
+            source_name=item.source_name,
+        )
     except ParseError as exc:
         return exc
 
@@ -119,8 +126,17 @@ def pool_parser(pool: ParserPool) -> Parser:
     """Parse in ``pool``'s worker processes, under its time and memory limits."""
 
     def parse(item: SourceItem, data: bytes, path: Path, doc_id: str) -> Document | ParseError:
-        return pool.parse(ParseJob(path=path, doc_id=doc_id, source=item.source, suffix_hint=item.suffix,
-                                   content_type=item.content_type, url=item.url, source_name=item.source_name))
+        return pool.parse(
+            ParseJob(
+                path=path,
+                doc_id=doc_id,
+                source=item.source,
+                suffix_hint=item.suffix,
+                content_type=item.content_type,
+                url=item.url,
+                source_name=item.source_name,
+            )
+        )
 
     return parse
 
@@ -278,22 +294,43 @@ class Indexer:
             and previous.status in (FileStatus.INDEXED.value, FileStatus.UNCHANGED.value)
             and not previous.deleted
         ):
-            return FileResult(item.source, FileStatus.UNCHANGED, "content unchanged since last ingest",
-                              previous.passages, doc_id, previous.title)
+            return FileResult(
+                item.source,
+                FileStatus.UNCHANGED,
+                "content unchanged since last ingest",
+                previous.passages,
+                doc_id,
+                previous.title,
+            )
         self.raw.put(data)
         parsed = self.parser(item, data, self.raw.path_of(raw_sha), doc_id)
         if isinstance(parsed, ParseError):
             self._forget(previous, doc_id)
-            self.registry.upsert(item.source, doc_id=doc_id, status=parsed.status.value, reason=parsed.reason,
-                                 url=item.url, source_name=item.source_name, raw_sha256=raw_sha)
+            self.registry.upsert(
+                item.source,
+                doc_id=doc_id,
+                status=parsed.status.value,
+                reason=parsed.reason,
+                url=item.url,
+                source_name=item.source_name,
+                raw_sha256=raw_sha,
+            )
             return FileResult(item.source, parsed.status, parsed.reason, 0, doc_id)
         doc = parsed
         passages = chunk(doc, self.chunk_options)
         if not passages:
             self._forget(previous, doc_id)
             reason = "no text passages after extraction"
-            self.registry.upsert(item.source, doc_id=doc_id, status=FileStatus.EMPTY.value, reason=reason,
-                                 url=item.url, source_name=item.source_name, raw_sha256=raw_sha, title=doc.title)
+            self.registry.upsert(
+                item.source,
+                doc_id=doc_id,
+                status=FileStatus.EMPTY.value,
+                reason=reason,
+                url=item.url,
+                source_name=item.source_name,
+                raw_sha256=raw_sha,
+                title=doc.title,
+            )
             return FileResult(item.source, FileStatus.EMPTY, reason, 0, doc_id, doc.title)
         title_ann = annotate(doc.title, self.gazetteer)
         enriched = []
@@ -312,8 +349,11 @@ class Indexer:
         assert item.path is not None
         size = item.path.stat().st_size
         if size > self.settings.max_file_bytes:
-            return FileResult(item.source, FileStatus.SKIPPED,
-                              f"file too large ({size} bytes > max_file_bytes {self.settings.max_file_bytes})")
+            return FileResult(
+                item.source,
+                FileStatus.SKIPPED,
+                f"file too large ({size} bytes > max_file_bytes {self.settings.max_file_bytes})",
+            )
         return item.path.read_bytes()
 
     def _forget(self, previous: SourceRecord | None, doc_id: str) -> None:
@@ -325,9 +365,17 @@ class Indexer:
         if not pending:
             return
         for p in pending:
-            self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=INDEXING, url=p.item.url,
-                                 source_name=p.item.source_name, title=p.doc.title, media_type=p.doc.media_type,
-                                 content_hash=p.doc.content_hash, raw_sha256=p.raw_sha)
+            self.registry.upsert(
+                p.item.source,
+                doc_id=p.doc.doc_id,
+                status=INDEXING,
+                url=p.item.url,
+                source_name=p.item.source_name,
+                title=p.doc.title,
+                media_type=p.doc.media_type,
+                content_hash=p.doc.content_hash,
+                raw_sha256=p.raw_sha,
+            )
         texts = [pas.text for p in pending for pas in p.passages]
         dense = np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
         row = 0
@@ -335,18 +383,28 @@ class Indexer:
             info = DocInfo.of(p.doc)
             points = []
             for pas in p.passages:
-                points.append(IndexPoint(pas, info, tuple(float(x) for x in dense[row]),
-                                         passage_vector(pas.text, self.analyser)))
+                points.append(
+                    IndexPoint(pas, info, tuple(float(x) for x in dense[row]), passage_vector(pas.text, self.analyser))
+                )
                 row += 1
             before = p.previous
             if before is not None:
                 # a known source is replaced as a whole, so no passage of an older version survives
                 self.store.delete_documents(sorted({before.doc_id, p.doc.doc_id}))
             self.store.upsert(points)
-            self.registry.upsert(p.item.source, doc_id=p.doc.doc_id, status=FileStatus.INDEXED.value, reason=None,
-                                 passages=len(points), url=p.item.url or p.doc.url, source_name=p.item.source_name,
-                                 title=p.doc.title, media_type=p.doc.media_type, content_hash=p.doc.content_hash,
-                                 raw_sha256=p.raw_sha)
+            self.registry.upsert(
+                p.item.source,
+                doc_id=p.doc.doc_id,
+                status=FileStatus.INDEXED.value,
+                reason=None,
+                passages=len(points),
+                url=p.item.url or p.doc.url,
+                source_name=p.item.source_name,
+                title=p.doc.title,
+                media_type=p.doc.media_type,
+                content_hash=p.doc.content_hash,
+                raw_sha256=p.raw_sha,
+            )
             self.registry.set_signature(p.item.source, p.doc.date, signature(p.doc.text))
             yield FileResult(p.item.source, FileStatus.INDEXED, None, len(points), p.doc.doc_id, p.doc.title)
 

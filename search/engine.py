@@ -196,6 +196,5 @@ class Searcher:
             for h, norm in zip(hits, _minmax([h.score for h in hits]), strict=True):
                 combined[h.point_id] = combined.get(h.point_id, 0.0) + weight * norm
         return [
-            (score, by_id[pid].passage, by_id[pid].doc, tuple(ranks.get(pid, ())))
-            for pid, score in combined.items()
+            (score, by_id[pid].passage, by_id[pid].doc, tuple(ranks.get(pid, ()))) for pid, score in combined.items()
         ]

@@ -30,7 +30,7 @@ class SampleIndex:
 
 
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[SampleIndex]:
+def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> SampleIndex:
     """A data dir holding the sample corpus, ingested with the real model and the real Qdrant Edge."""
     from foerdersuche.runtime import open_runtime
     from ingest.pipeline import discover
@@ -41,7 +41,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedd
     assert not skipped
     with open_runtime(settings, embedder=real_embedder) as rt:
         report = rt.indexer.ingest(items)
-    yield SampleIndex(settings=settings, report=report)
+    return SampleIndex(settings=settings, report=report)
 
 
 @pytest.fixture

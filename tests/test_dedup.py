@@ -22,7 +22,9 @@ def test_identical_texts_have_similarity_one_and_unrelated_near_zero() -> None:
 
 def test_republished_release_with_new_title_and_contact_clusters_with_its_original() -> None:
     original = cand("a", "Pressemitteilung der Stadt. " + BASE * 2, date="2023-05-03")
-    copy = cand("b", "WFG meldet: Förderbescheid. " + BASE * 2 + "Kontakt: WFG Kreis Unna, Telefon 02303.", date="2023-05-04")
+    copy = cand(
+        "b", "WFG meldet: Förderbescheid. " + BASE * 2 + "Kontakt: WFG Kreis Unna, Telefon 02303.", date="2023-05-04"
+    )
     unrelated = cand("c", "Wasserstoff aus Hamm-Uentrop: ein Elektrolyseur mit 20 Megawatt Leistung. " * 4)
     groups = clusters([copy, unrelated, original])
     assert [[c.doc_id for c in g] for g in groups] == [["a", "b"]]  # the earlier one is canonical

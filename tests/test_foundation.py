@@ -106,7 +106,10 @@ def test_reingest_is_idempotent(sample_index: SampleIndex, real_embedder: Any) -
 def cli(settings_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "foerdersuche.cli", "--data-dir", str(settings_dir), *args],
-        capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=PROJECT_ROOT,
     )
 
 
@@ -117,7 +120,18 @@ def test_cli_json_contracts(sample_index: SampleIndex, tmp_path: Path) -> None:
     hits = json.loads(proc.stdout)
     assert len(hits) == 3
     for h in hits:
-        assert {"doc_id", "passage_id", "source", "title", "page", "date", "score", "text", "char_start", "char_end"} <= h.keys()
+        assert {
+            "doc_id",
+            "passage_id",
+            "source",
+            "title",
+            "page",
+            "date",
+            "score",
+            "text",
+            "char_start",
+            "char_end",
+        } <= h.keys()
         assert h["char_end"] - h["char_start"] == len(h["text"])
 
     queries = tmp_path / "q.txt"

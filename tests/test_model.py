@@ -253,8 +253,10 @@ def test_the_lean_encoder_computes_what_sentence_transformers_computes(
         "Ü",
         "Der EcoTecHub Bergkamen verbindet Hochschule, Kommune und Unternehmen. " * 80,  # beyond 512 tokens
     ]
-    for mine, theirs in ((lean.embed_passages(texts), reference.embed_passages(texts)),
-                         (lean.embed_queries(texts), reference.embed_queries(texts))):
+    for mine, theirs in (
+        (lean.embed_passages(texts), reference.embed_passages(texts)),
+        (lean.embed_queries(texts), reference.embed_queries(texts)),
+    ):
         assert mine.dtype == np.float32 and mine.shape == theirs.shape
         assert np.min(np.sum(mine * theirs, axis=1)) > 0.9999
 
@@ -262,9 +264,13 @@ def test_the_lean_encoder_computes_what_sentence_transformers_computes(
 def test_checkpoints_of_another_shape_go_through_sentence_transformers(tmp_path: Path) -> None:
     from core.encoder import supported
 
-    (tmp_path / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-    ]))
+    (tmp_path / "modules.json").write_text(
+        json.dumps(
+            [
+                {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            ]
+        )
+    )
     assert not supported(tmp_path)  # no Normalize
     assert not supported(tmp_path / "missing")

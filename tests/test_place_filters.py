@@ -18,8 +18,11 @@ def corpus_places(rt: Any) -> set[str]:
     keys: set[str] = set()
     for _pid, passage, _doc in rt.store.iter_points():
         keys.update(passage.annotations.place_keys)
-    return {k for k in keys if k in rt.gazetteer.places
-            and rt.gazetteer.places[k].kind in ("kreis", "kreisfreie_stadt", "gemeinde")}
+    return {
+        k
+        for k in keys
+        if k in rt.gazetteer.places and rt.gazetteer.places[k].kind in ("kreis", "kreisfreie_stadt", "gemeinde")
+    }
 
 
 def test_every_place_filter_is_exact(sample_runtime: Any) -> None:
@@ -48,5 +51,7 @@ def test_kreis_filter_includes_its_gemeinden(sample_runtime: Any) -> None:
     hits = rt.searcher.search(SearchRequest("Stadt", k=100, filter=flt, options=SearchOptions(mode="lexical"))).hits
     gemeinden = {k for h in hits for k in h.passage.annotations.place_keys if k.startswith("05978") and len(k) == 8}
     assert {"05978004", "05978024"} <= gemeinden  # Bergkamen and Lünen passages count for the Kreis
-    outside = rt.searcher.search(SearchRequest("Wasserstoff Hamm", k=20, filter=flt, options=SearchOptions(mode="lexical"))).hits
+    outside = rt.searcher.search(
+        SearchRequest("Wasserstoff Hamm", k=20, filter=flt, options=SearchOptions(mode="lexical"))
+    ).hits
     assert all("05978" in h.passage.annotations.place_keys for h in outside)

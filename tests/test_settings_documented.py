@@ -21,4 +21,6 @@ def test_every_setting_is_in_the_readme_table() -> None:
         env = f"FOERDERSUCHE_{name.upper()}"
         assert env in rows, f"{env} missing from the README configuration table"
     documented = {env.removeprefix("FOERDERSUCHE_").lower() for env in rows}
-    assert documented <= set(Settings.model_fields), f"README documents unknown settings: {documented - set(Settings.model_fields)}"
+    assert documented <= set(Settings.model_fields), (
+        f"README documents unknown settings: {documented - set(Settings.model_fields)}"
+    )
