@@ -1,4 +1,5 @@
-"""The dependency direction is a contract (pyproject.toml [tool.importlinter]), checked here."""
+"""Static contracts, checked as tests: the dependency direction (pyproject.toml [tool.importlinter]),
+ruff lint and format, and mypy --strict over every package."""
 
 import subprocess
 import sys
@@ -22,3 +23,23 @@ def test_nothing_heavy_is_imported_at_import_time() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+PACKAGES = ("core", "ingest", "search", "api", "evaluation", "foerdersuche")
+
+
+def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name(name)
+    return subprocess.run([str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_ruff_finds_nothing_and_the_code_is_formatted() -> None:
+    """The lint rules and formatting of pyproject.toml [tool.ruff] hold for the code and the tests."""
+    for args in (("check", *PACKAGES, "tests"), ("format", "--check", *PACKAGES, "tests")):
+        proc = _tool("ruff", *args)
+        assert proc.returncode == 0, f"ruff {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+
+
+def test_mypy_strict_finds_nothing() -> None:
+    proc = _tool("mypy", *PACKAGES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
