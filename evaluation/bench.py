@@ -587,9 +587,9 @@ def verdict(report: dict[str, Any]) -> list[dict[str, Any]]:
             "met": p95 < TARGETS["hybrid_p95_ms"],
         }
     )
-    filters = entry["search"].get("filters", {})
+    filters = entry["search"]["filters"]
     for label in (k for k in FILTERS if k != "unfiltered"):
-        flt, share = FILTERS[label], filters.get(label, {}).get("selectivity")
+        flt, share = FILTERS[label], filters[label]["selectivity"]
         what = f"place {', '.join(flt.place_keys)} from {flt.date_from}"
         what += f", {share:.1%} of the passages" if share is not None else ""
         for mode in MODES:
@@ -729,7 +729,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"- preparing the points (not part of points/s): {idx['prepare_seconds']}",
             f"- perturbed vectors: {idx['perturbed_vectors']} (mean cosine to their source "
             f"{idx['perturbed_cosine_to_source_mean']})",
-            f"- filters: {s.get('filters', s.get('filter'))}",
+            f"- filters: {s['filters']}",
             f"- query embedding alone: p50 {s['query_embedding_ms']['p50']} ms, "
             f"p95 {s['query_embedding_ms']['p95']} ms",
             *(
