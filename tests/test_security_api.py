@@ -147,7 +147,9 @@ def test_numeric_and_odd_spellings_of_loopback_are_refused(host: str) -> None:
 
 
 def test_the_search_rate_limit_answers_429_per_client(tmp_path: Path) -> None:
-    env = make_env(tmp_path, search_rate_limit=1.0, search_rate_burst=3)
+    # One token per 1,000 s: no refill can happen while the test runs, however slow the machine is
+    # (at 1/s, a cold first search on a busy CI host refilled a token and the 4th request passed).
+    env = make_env(tmp_path, search_rate_limit=0.001, search_rate_burst=3)
     app = create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM))
     with TestClient(app, client=("198.51.100.7", 4000)) as one, TestClient(app, client=("198.51.100.8", 4000)) as two:
         codes = [one.get("/search", params={"q": "Förderung"}).status_code for _ in range(3)]
