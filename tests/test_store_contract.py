@@ -779,3 +779,86 @@ def test_edge_filtered_lexical_queries_are_exact_below_and_above_the_full_scan_t
             assert all(score[h.passage.passage_id] == pytest.approx(h.score, rel=1e-5) for h in got)
     finally:
         store.close()
+
+
+# --- Edge: filtered dense queries on both engine paths
+
+
+def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filtered dense query scores every selected point when the filter selects fewer than
+    ``DENSE_FULL_SCAN_POINTS`` of a segment, and walks the HNSW graph with the filter above it. The
+    shard must persist that threshold (in the engine's unit, KB of vectors), and both paths must return
+    the filtered nearest neighbours of an exact search. The engine builds a graph only for segments
+    above its indexing threshold (megabytes), so this shard lowers that one to get a graph at 6,000
+    points; the full-scan threshold is the store's own."""
+    import json
+    import random
+
+    import qdrant_edge as qe
+
+    from core.store import edge
+
+    product_config = edge._edge_config
+    expected_kb = edge.dense_full_scan_threshold_kb(DIM)
+    assert expected_kb == edge.DENSE_FULL_SCAN_POINTS * DIM * 2 // 1024
+
+    def with_small_indexing_threshold(dense_dim: int, datatype: Any = edge.DENSE_DATATYPE) -> Any:
+        config = product_config(dense_dim, datatype)
+        return qe.EdgeConfig(
+            vectors=config.vectors,
+            sparse_vectors=config.sparse_vectors,
+            hnsw_config=config.hnsw_config,
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
+        )
+
+    monkeypatch.setattr(edge, "_edge_config", with_small_indexing_threshold)
+    rng = random.Random(11)
+    words = [f"begriff{i}" for i in range(400)]
+    points = []
+    for i in range(6000):
+        place_keys = ("05978",) if i % 100 < 97 else ("05513000",)  # 5,820 (graph) and 180 (scan)
+        doc = DocInfo(
+            doc_id=f"doc-{i}",
+            source=f"corpus/doc-{i}.html",
+            title=f"Titel {i}",
+            doc_type=DocType.PRESS_RELEASE,
+            date="2022-01-01",
+            language="de",
+            content_hash=f"hash-{i}",
+        )
+        text = " ".join(rng.choice(words) for _ in range(12))
+        passage = Passage(
+            passage_id=passage_id_for(doc.doc_id, 0),
+            doc_id=doc.doc_id,
+            ordinal=0,
+            text=text,
+            char_start=0,
+            char_end=len(text),
+            annotations=Annotations(place_keys=place_keys),
+        )
+        points.append(IndexPoint(passage=passage, doc=doc, dense=dense_of(text), sparse=sparse_of(text)))
+    place_of = {p.passage.passage_id: p.passage.annotations.place_keys for p in points}
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(points)
+    store.optimize()
+    try:
+        config = json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8"))
+        assert config["hnsw_config"]["full_scan_threshold"] == expected_kb
+        assert store._shard is not None and store._shard.info().indexed_vectors_count >= len(points)
+        found = 0
+        queries = [" ".join(rng.choice(words) for _ in range(4)) for _ in range(20)]
+        for key, selected in (("05978", 5820), ("05513000", 180)):
+            assert sum(key in keys for keys in place_of.values()) == selected
+            flt = SearchFilter(place_keys=(key,))
+            for text in queries:
+                q = dense_of(text)
+                got = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt)])[0]
+                exact = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt, exact=True)])[0]
+                assert len(got) == 10 and all(key in place_of[h.passage.passage_id] for h in got)
+                found += len({h.passage.passage_id for h in got} & {h.passage.passage_id for h in exact})
+        assert found / (2 * len(queries) * 10) >= 0.95, "filtered recall@10 against exact search"
+    finally:
+        store.close()
