@@ -373,6 +373,7 @@ def test_a_query_without_vectors_is_a_query_error(loaded: Store) -> None:
 FILTERS = {
     "kreis key matches its gemeinde": SearchFilter(place_keys=("05978",)),
     "any of two place keys": SearchFilter(place_keys=("05513000", "05913000")),
+    "place keys of two levels": SearchFilter(place_keys=("05978", "05513000")),  # a Kreis or a Gemeinde
     "program": SearchFilter(programs=("STARK",)),
     "doc type": SearchFilter(doc_types=("progress_report", "other")),
     "language": SearchFilter(languages=("en",)),
@@ -649,46 +650,74 @@ def test_fetch_reads_full_passages_by_point_id(loaded: Store) -> None:
 
 
 def test_edge_filters_places_on_their_codes(tmp_path: Path) -> None:
-    """A new shard matches place filters on ``place_codes``: emptying a document's keyword list leaves
-    it found by its codes (a keyword filter would lose it), and every place filter stays exact."""
+    """A new shard matches place filters on the place codes by level: emptying a document's keyword
+    list leaves it found by its codes (a keyword filter would lose it), and every place filter stays
+    exact, also one that mixes levels."""
+    from core.store import schema
+
     store = make_edge(tmp_path)
     store.ensure_collection(DIM)
     store.upsert(POINTS)
     store.optimize()
     try:
-        for name in ("kreis key matches its gemeinde", "any of two place keys"):
+        assert set(schema.PLACE_CODE_FIELDS.values()) <= set(store._writable().info().payload_schema)
+        for name in ("kreis key matches its gemeinde", "any of two place keys", "place keys of two levels"):
             assert store.count(FILTERS[name]) == len(reference_filter(FILTERS[name]))
-        flt = SearchFilter(place_keys=("05978",))
-        doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
-        store.set_payload(doc_id, {"place_keys": []})
-        assert doc_id in {BY_ID[pid][1].doc_id for pid in query(store, limit=100, dense=dense_of("x"), filter=flt)}
+        for keys in (("05978",), ("05978", "05513000")):
+            flt = SearchFilter(place_keys=keys)
+            doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
+            store.set_payload(doc_id, {"place_keys": []})
+            found = {BY_ID[pid][1].doc_id for pid in query(store, limit=100, dense=dense_of("x"), filter=flt)}
+            assert doc_id in found
     finally:
         store.close()
 
 
-def test_an_edge_shard_from_before_place_codes_filters_places_by_keyword(tmp_path: Path) -> None:
-    """A shard written before place codes existed (no ``place_codes`` index, points without codes)
-    keeps exact place filters through the keyword index, and ``ensure_collection`` does not add a
-    codes index while points lack codes; once every point was written again (a reindex) it does."""
+def test_place_codes_go_to_the_field_of_their_level() -> None:
+    from core.store import schema
+
+    payload = schema.place_code_payload(["05978004", "05978", "059", "05", "ruhr", "05513000", "05513"])
+    code = schema.place_code
+    assert payload == {
+        "place_codes_gemeinde": [code("05978004"), code("05513000")],
+        "place_codes_kreis": [code("05978"), code("05513")],
+        "place_codes_region": [code("059"), code("05"), code("ruhr")],
+    }
+    assert schema.place_code_payload([]) == {name: [] for name in schema.PLACE_CODE_FIELDS.values()}
+    assert schema.place_code_terms(["05978", "05913000", "05513"]) == [
+        ("place_codes_kreis", [code("05978"), code("05513")]),
+        ("place_codes_gemeinde", [code("05913000")]),
+    ]
+
+
+def test_an_edge_shard_from_before_place_codes_by_level_filters_places_by_keyword(tmp_path: Path) -> None:
+    """A shard written before the place codes by level (no level indexes; points without level codes,
+    perhaps with the former all-levels ``place_codes``) keeps exact place filters through the keyword
+    index, and ``ensure_collection`` does not add the level indexes while points lack their codes;
+    once every point was written again (a reindex) it does."""
     import qdrant_edge as qe
 
     from core.store import schema
 
+    levels = list(schema.PLACE_CODE_FIELDS.values())
     path = tmp_path / "old"
     store = EdgeStore(path)
     store.ensure_collection(DIM)
     shard = store._writable()
-    shard.update(qe.UpdateOperation.delete_field_index(schema.PLACE_CODES))
+    for field_name in levels:
+        shard.update(qe.UpdateOperation.delete_field_index(field_name))
+    shard.update(qe.UpdateOperation.create_field_index("place_codes", qe.IntegerIndexParams(lookup=True, range=False)))
     store.upsert(POINTS)
-    for doc_id in {d.doc_id for _, d in PASSAGES}:
-        store.set_payload(doc_id, {schema.PLACE_CODES: []})  # as the old payloads: no codes
+    for doc_id in {d.doc_id for _, d in PASSAGES}:  # as the old payloads: all-levels codes, no level codes
+        keys = next(p.annotations.place_keys for p, d in PASSAGES if d.doc_id == doc_id)
+        store.set_payload(doc_id, {"place_codes": [schema.place_code(k) for k in keys], **{f: [] for f in levels}})
     store.close()
 
     old = EdgeStore(path)
     try:
         old.ensure_collection(DIM)
-        assert schema.PLACE_CODES not in old._writable().info().payload_schema
-        for name in ("kreis key matches its gemeinde", "any of two place keys"):
+        assert not set(levels) & set(old._writable().info().payload_schema)
+        for name in ("kreis key matches its gemeinde", "any of two place keys", "place keys of two levels"):
             f = FILTERS[name]
             assert old.count(f) == len(reference_filter(f))
             assert set(query(old, limit=100, dense=dense_of("Förderung"), filter=f)) == reference_filter(f)
@@ -699,7 +728,7 @@ def test_an_edge_shard_from_before_place_codes_filters_places_by_keyword(tmp_pat
     reindexed = EdgeStore(path)
     try:
         reindexed.ensure_collection(DIM)  # the next ingest after the reindex
-        assert schema.PLACE_CODES in reindexed._writable().info().payload_schema
+        assert set(levels) <= set(reindexed._writable().info().payload_schema)
         doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
         reindexed.set_payload(doc_id, {"place_keys": []})  # found by its codes from now on
         assert reindexed.count(FILTERS["kreis key matches its gemeinde"]) == len(

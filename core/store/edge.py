@@ -90,15 +90,14 @@ class EdgeStore:
         self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
-        # whether place filters may use the integer ``place_codes`` index: the shard has it only once
-        # every point in it carries its codes (see ensure_collection)
+        # whether place filters may use the integer place-code indexes (``schema.PLACE_CODE_FIELDS``):
+        # the shard has them only once every point in it carries its codes (see ensure_collection)
         self._place_codes = False
         if path.is_dir() and any(path.iterdir()):
             self._shard = self._load(None)
             shard = self._shard
-            self._place_codes = self._engine(
-                "read the index info", lambda: schema.PLACE_CODES in shard.info().payload_schema
-            )
+            indexed = self._engine("read the index info", lambda: set(shard.info().payload_schema))
+            self._place_codes = set(schema.PLACE_CODE_FIELDS.values()) <= indexed
 
     @classmethod
     def open(cls, settings: Settings) -> EdgeStore:
@@ -156,14 +155,16 @@ class EdgeStore:
         for field_name in schema.INTEGER_FIELDS:
             if field_name not in existing:
                 self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=True))
-        if schema.PLACE_CODES in existing:
+        code_fields = [f for f in schema.PLACE_CODE_FIELDS.values() if f not in existing]
+        if not code_fields:
             self._place_codes = True
         elif info.points_count == 0 or not self._points_without_place_codes(shard):
-            self._create_index(shard, schema.PLACE_CODES, qe.IntegerIndexParams(lookup=True, range=False))
+            for field_name in code_fields:
+                self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=False))
             self._place_codes = True
-        else:  # written before place codes existed: places filter on the keywords (exact, slower)
+        else:  # written before the place codes by level: places filter on the keywords (exact, slower)
             log.info(
-                "the index at %s predates place codes and filters places by keyword; after "
+                "the index at %s predates place codes by level and filters places by keyword; after "
                 "`foerdersuche reindex` the next ingest switches it to the faster codes",
                 self.path,
             )
@@ -173,10 +174,11 @@ class EdgeStore:
         self._engine(f"index payload field {field_name}", partial(shard.update, op))
 
     def _points_without_place_codes(self, shard: qe.EdgeShard) -> int:
-        """Points with place keys but no place codes: written before the codes existed. (Reads the
-        payloads, once per open of such a shard; after a reindex there are none.)"""
+        """Points with place keys but no place codes by level: written before those existed. (Reads
+        the payloads, once per open of such a shard; after a reindex there are none.)"""
         lacking = qe.Filter(
-            must=[qe.IsEmptyCondition(schema.PLACE_CODES)], must_not=[qe.IsEmptyCondition("place_keys")]
+            must=[qe.IsEmptyCondition(f) for f in schema.PLACE_CODE_FIELDS.values()],
+            must_not=[qe.IsEmptyCondition("place_keys")],
         )
         request = qe.CountRequest(exact=True, filter=lacking)
         return self._engine("count points without place codes", lambda: shard.count(request))
@@ -413,6 +415,12 @@ def _filter(search_filter: SearchFilter | None, place_codes: bool) -> qe.Filter 
         qe.FieldCondition(key, match=qe.MatchAny(values))
         for key, values in schema.filter_terms(search_filter, place_codes=place_codes)
     ]
+    if place_codes and search_filter.place_keys:
+        levels: list[Any] = [
+            qe.FieldCondition(key, match=qe.MatchAny(codes))
+            for key, codes in schema.place_code_terms(search_filter.place_keys)
+        ]
+        conditions.append(levels[0] if len(levels) == 1 else qe.Filter(should=levels))
     low, high = schema.filter_date_range(search_filter)
     if low is not None or high is not None:
         bounds = qe.RangeFloat(gte=None if low is None else float(low), lte=None if high is None else float(high))
