@@ -66,10 +66,11 @@ SPARSE_FULL_SCAN_THRESHOLD = 500
 # A filtered dense query whose filter the engine estimates to select fewer points of a segment than
 # this scores every selected point (exact); above it the engine walks the HNSW graph and checks the
 # filter at each node. Scoring one by one costs about 170-370 ns a selected point at 100k passages
-# (random reads of the vectors), the filtered graph walk about 1.5-2.5 ms whatever the selection, so
+# (random reads of the vectors), the filtered graph walk about 1-2.5 ms whatever the selection, so
 # they break even near 5,000 points. The engine's default (10,000 KB of vectors, 13k points at 384
 # float16 dimensions) sent a Kreis filter over 12.6k points down the slow path: 4.3 ms against
-# 0.7 ms unfiltered; through the graph it takes 1.7 ms with recall@10 0.996 against exact search.
+# 0.7 ms unfiltered (limit 100, no payload); through the graph it takes 1.1-2.4 ms on the benchmark's
+# 100k index, with filtered recall@10 0.995 against exact search (the benchmark's figure).
 # The engine counts the threshold in KB of vectors, so it is derived from the dimension. Segments
 # written before keep their threshold until the optimizer rewrites them (a reindex does).
 DENSE_FULL_SCAN_POINTS = 5000
