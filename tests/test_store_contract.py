@@ -820,8 +820,10 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     ``DENSE_FULL_SCAN_POINTS`` of a segment, and walks the HNSW graph with the filter above it. The
     shard must persist that threshold (in the engine's unit, KB of vectors), and both paths must return
     the filtered nearest neighbours of an exact search. The engine builds a graph only for segments
-    above its indexing threshold (megabytes), so this shard lowers that one to get a graph at 6,000
-    points; the full-scan threshold is the store's own."""
+    above its indexing threshold (megabytes), so this shard lowers that one to get a graph at 14,000
+    points; the full-scan threshold is the store's own. The optimizer splits the points into two
+    segments, so the broad filter selects about 6,800 per segment (graph), the narrow one about 210
+    (exact)."""
     import json
     import random
 
@@ -846,8 +848,8 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     rng = random.Random(11)
     words = [f"begriff{i}" for i in range(400)]
     points = []
-    for i in range(6000):
-        place_keys = ("05978",) if i % 100 < 97 else ("05513000",)  # 5,820 (graph) and 180 (scan)
+    for i in range(14_000):
+        place_keys = ("05978",) if i % 100 < 97 else ("05513000",)  # 13,580 (graph) and 420 (exact)
         doc = DocInfo(
             doc_id=f"doc-{i}",
             source=f"corpus/doc-{i}.html",
@@ -877,17 +879,23 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
         config = json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8"))
         assert config["hnsw_config"]["full_scan_threshold"] == expected_kb
         assert store._shard is not None and store._shard.info().indexed_vectors_count >= len(points)
-        found = 0
         queries = [" ".join(rng.choice(words) for _ in range(4)) for _ in range(20)]
-        for key, selected in (("05978", 5820), ("05513000", 180)):
+        segments = store._shard.info().segments_count
+        recall = {}
+        for key, selected in (("05978", 13_580), ("05513000", 420)):
             assert sum(key in keys for keys in place_of.values()) == selected
+            assert (selected / segments > edge.DENSE_FULL_SCAN_POINTS) == (key == "05978")
             flt = SearchFilter(place_keys=(key,))
+            found = 0
             for text in queries:
                 q = dense_of(text)
                 got = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt)])[0]
                 exact = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt, exact=True)])[0]
                 assert len(got) == 10 and all(key in place_of[h.passage.passage_id] for h in got)
                 found += len({h.passage.passage_id for h in got} & {h.passage.passage_id for h in exact})
-        assert found / (2 * len(queries) * 10) >= 0.95, "filtered recall@10 against exact search"
+            recall[key] = found / (len(queries) * 10)
+        # random 64-dimensional vectors are the graph's hard case: 0.96 here, 0.99 on the benchmark
+        assert recall["05978"] >= 0.85, recall
+        assert recall["05513000"] == 1.0, recall  # the exact path
     finally:
         store.close()
