@@ -295,11 +295,14 @@ def retrieve(state: AppState, params: SearchParams) -> Retrieved:
     return Retrieved(params, result, applied, media, time.perf_counter() - started)
 
 
-def group(found: Retrieved) -> list[DocumentGroup]:
-    """Documents in the order of their best passage (near-duplicates folded, ``search.group``)."""
+def group(found: Retrieved, page: slice = slice(None)) -> tuple[int, list[DocumentGroup]]:
+    """Documents in the order of their best passage (near-duplicates folded, ``search.group``): how
+    many there are, and those of ``page`` with their passages (highlighted and cited: the costly part,
+    so it is done for the shown page only)."""
     result, params = found.result, found.params
+    all_groups = group_hits(result.hits, per_doc=params.passages_per_doc)
     groups = []
-    for g in group_hits(result.hits, per_doc=params.passages_per_doc):
+    for g in all_groups[page]:
         d = g.doc
         media = found.media_types.get(d.doc_id)
         groups.append(
@@ -319,14 +322,14 @@ def group(found: Retrieved) -> list[DocumentGroup]:
                 passages=[passage_hit(result, h, media) for h in g.hits],
             )
         )
-    return groups
+    return len(all_groups), groups
 
 
 def search_response(state: AppState, params: SearchParams) -> SearchResponse:
     found = retrieve(state, params)
-    groups = group(found)
-    pages = max(1, math.ceil(len(groups) / params.page_size))
     start = (params.page - 1) * params.page_size
+    total, groups = group(found, slice(start, start + params.page_size))
+    pages = max(1, math.ceil(total / params.page_size))
     result = found.result
     return SearchResponse(
         query=params.q,
@@ -335,11 +338,11 @@ def search_response(state: AppState, params: SearchParams) -> SearchResponse:
         page=params.page,
         page_size=params.page_size,
         pages=pages,
-        total_documents=len(groups),
+        total_documents=total,
         total_passages=len(result.hits),
         recognised_places=[PlaceOut(ags=p.ags, name=p.name) for p in result.plan.places],
         filter=found.applied,
-        results=groups[start : start + params.page_size],
+        results=groups,
         facets=query_facets(result, state.gazetteer),
         took_ms=round(found.seconds * 1000, 2),
     )
