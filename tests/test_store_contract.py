@@ -158,6 +158,29 @@ def index_point(passage: Passage, doc: DocInfo) -> IndexPoint:
 POINTS = [index_point(p, d) for p, d in PASSAGES]
 
 
+def single_passage_point(i: int, text: str, place_keys: tuple[str, ...]) -> IndexPoint:
+    """Document ``doc-<i>`` of one passage: the many-point shards of the engine-path tests."""
+    doc = DocInfo(
+        doc_id=f"doc-{i}",
+        source=f"corpus/doc-{i}.html",
+        title=f"Titel {i}",
+        doc_type=DocType.PRESS_RELEASE,
+        date="2022-01-01",
+        language="de",
+        content_hash=f"hash-{i}",
+    )
+    passage = Passage(
+        passage_id=passage_id_for(doc.doc_id, 0),
+        doc_id=doc.doc_id,
+        ordinal=0,
+        text=text,
+        char_start=0,
+        char_end=len(text),
+        annotations=Annotations(place_keys=place_keys),
+    )
+    return index_point(passage, doc)
+
+
 def reference_filter(f: SearchFilter) -> set[str]:
     """Passage ids a filter must select, computed in plain Python."""
     selected = set()
@@ -768,26 +791,8 @@ def test_edge_filtered_lexical_queries_are_exact_below_and_above_the_full_scan_t
         place_keys = ("05978004", "05978") if i % 10 < 8 else ("05913000",)
         if i % 40 == 0:
             place_keys = (*place_keys, "05513000")
-        doc = DocInfo(
-            doc_id=f"doc-{i}",
-            source=f"corpus/doc-{i}.html",
-            title=f"Titel {i}",
-            doc_type=DocType.PRESS_RELEASE,
-            date="2022-01-01",
-            language="de",
-            content_hash=f"hash-{i}",
-        )
         text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 20)))
-        passage = Passage(
-            passage_id=passage_id_for(doc.doc_id, 0),
-            doc_id=doc.doc_id,
-            ordinal=0,
-            text=text,
-            char_start=0,
-            char_end=len(text),
-            annotations=Annotations(place_keys=place_keys),
-        )
-        points.append(IndexPoint(passage=passage, doc=doc, dense=dense_of(text), sparse=sparse_of(text)))
+        points.append(single_passage_point(i, text, place_keys))
     place_of = {p.passage.passage_id: set(p.passage.annotations.place_keys) for p in points}
     store = make_edge(tmp_path)
     store.ensure_collection(DIM)
@@ -850,26 +855,8 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     points = []
     for i in range(14_000):
         place_keys = ("05978",) if i % 100 < 97 else ("05513000",)  # 13,580 (graph) and 420 (exact)
-        doc = DocInfo(
-            doc_id=f"doc-{i}",
-            source=f"corpus/doc-{i}.html",
-            title=f"Titel {i}",
-            doc_type=DocType.PRESS_RELEASE,
-            date="2022-01-01",
-            language="de",
-            content_hash=f"hash-{i}",
-        )
         text = " ".join(rng.choice(words) for _ in range(12))
-        passage = Passage(
-            passage_id=passage_id_for(doc.doc_id, 0),
-            doc_id=doc.doc_id,
-            ordinal=0,
-            text=text,
-            char_start=0,
-            char_end=len(text),
-            annotations=Annotations(place_keys=place_keys),
-        )
-        points.append(IndexPoint(passage=passage, doc=doc, dense=dense_of(text), sparse=sparse_of(text)))
+        points.append(single_passage_point(i, text, place_keys))
     place_of = {p.passage.passage_id: p.passage.annotations.place_keys for p in points}
     store = make_edge(tmp_path)
     store.ensure_collection(DIM)
