@@ -205,6 +205,10 @@ def index(request: Request, state: StateDep) -> HTMLResponse:
         return render(
             request, "search.html", status, params=params, raw_q=params.q, result=None, error=message, examples=EXAMPLES
         )
+    index_empty = False
+    if not result.total_documents:  # nothing found: say so differently when nothing was ever ingested
+        with state.registry() as reg:
+            index_empty = reg.totals()[1] == 0
     places = [p for p in result.facets.places if p.kind in SHOWN_PLACE_KINDS]
     chosen_places = {p.ags for p in result.filter.places}
     extra_places = [p for p in result.filter.places if p.ags not in {f.value for f in places}]
@@ -232,6 +236,7 @@ def index(request: Request, state: StateDep) -> HTMLResponse:
         pages=pages,
         doc_link_query=urlencode([("q", params.q)]),
         hidden=hidden,
+        index_empty=index_empty,
     )
 
 

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
@@ -157,6 +157,21 @@ def _holds_model(path: Path) -> bool:
     return (path / "modules.json").is_file() or (path / "config.json").is_file()
 
 
+@contextlib.contextmanager
+def _no_weight_progress_bar() -> Iterator[None]:
+    """Silence transformers' "Loading weights" bar while a local checkpoint loads: it takes well under a
+    second, and the bar would otherwise open every ``search`` and ``serve`` on stderr."""
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 def load_embedder(settings: Settings, *, backend: str | None = None, runtime: str = "auto") -> E5Embedder:
     """The dense embedder of ``settings``: model, backend and batch size.
 
@@ -188,7 +203,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
             log.info("%s is not provisioned in %s yet; installing it offline now", DEFAULT_MODEL, path)
             install_default_model(path)
         if _holds_model(path):
-            with hub_offline():
+            with hub_offline(), _no_weight_progress_bar():
                 if runtime == "auto":
                     model = TransformerEncoder.load(path, dtype)
                 if model is None:

@@ -271,8 +271,10 @@ def search(
             if lost is not None:
                 raise lost
             searcher = rt.searcher
+            found_nothing = False
             for q in lines:
                 result = searcher.search(SearchRequest(query=q, k=k, filter=flt, options=options))
+                found_nothing = found_nothing or not result.hits
                 hits = [_hit_json(result, h) for h in result.hits]
                 if queries is not None:
                     print(json.dumps({"query": q, "hits": hits}, ensure_ascii=False))
@@ -285,6 +287,12 @@ def search(
                     _print_hits(result, group, per_doc)
                     if facets:
                         _print_facets(result, rt.gazetteer)
+            if found_nothing and rt.store.count() == 0:  # stderr: the JSON on stdout keeps its contract
+                err.print(
+                    f"[yellow]Hinweis:[/yellow] Der Index in {escape(str(rt.settings.data_dir))} ist leer. "
+                    "Zuerst Dokumente aufnehmen, z. B. [bold]foerdersuche ingest corpus/sample[/bold].",
+                    soft_wrap=True,
+                )
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
 

@@ -4,6 +4,7 @@ and the real embedded Qdrant Edge; known queries find the right documents with c
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from core.models import FileStatus
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 from ingest.parse import parse_bytes
 from search.engine import SearchOptions, SearchRequest
 from tests.conftest import SAMPLE, SampleIndex
@@ -103,13 +104,14 @@ def test_reingest_is_idempotent(sample_index: SampleIndex, real_embedder: Any) -
     assert after == before
 
 
-def cli(settings_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(settings_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "foerdersuche.cli", "--data-dir", str(settings_dir), *args],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=PROJECT_ROOT,
+        env=env,
     )
 
 
@@ -119,6 +121,7 @@ def test_cli_json_contracts(sample_index: SampleIndex, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)
     assert len(hits) == 3
+    assert "ist leer" not in proc.stderr and "Loading weights" not in proc.stderr
     for h in hits:
         assert {
             "doc_id",
@@ -147,6 +150,15 @@ def test_cli_json_contracts(sample_index: SampleIndex, tmp_path: Path) -> None:
     status = json.loads(proc.stdout)
     assert status["documents"] == len(list(SAMPLE.iterdir()))
     assert status["passages"] == status["points_in_index"] > 0
+
+
+def test_cli_search_on_an_empty_index_says_how_to_fill_it(tmp_path: Path) -> None:
+    env = {**os.environ, "FOERDERSUCHE_MODEL_DIR": str(Settings().model_path)}
+    proc = cli(tmp_path / "data", "search", "Projekte Kreislaufwirtschaft Kreis Unna", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []  # the JSON contract is unchanged; the hint goes to stderr
+    assert "ist leer" in proc.stderr and "foerdersuche ingest corpus/sample" in proc.stderr
+    assert "Loading weights" not in proc.stderr
 
 
 def test_cli_ingest_reports_bad_files_and_goes_on(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from test_api_corpus import EMBED_DIM, XSS, api_env, client, doc_id_of, make_env
 from api.app import create_app
 from api.web import CSP, safe_href
 from core.embedding import HashingEmbedder
+from core.settings import Settings
 
 
 def page(client: TestClient, url: str = "/", status: int = 200, **params: object) -> str:
@@ -90,6 +91,21 @@ def test_empty_state(client: TestClient) -> None:
     assert 'id="empty"' in html and "Zu dieser Anfrage wurde nichts gefunden." in html
     filtered = page(client, q="xyzzyqqqq", mode="lexical", doc_type="press_release")
     assert "Filter entfernen" in filtered
+
+
+def test_an_empty_index_says_how_to_fill_it(tmp_path: Path, client: TestClient) -> None:
+    settings = Settings(data_dir=tmp_path / "nothing-ingested")
+    with TestClient(create_app(settings, embedder=HashingEmbedder(EMBED_DIM))) as empty:
+        start = page(empty)
+        assert 'id="index-empty"' in start and "foerdersuche ingest corpus/sample" in start
+        assert "Im Index:" not in start
+        searched = page(empty, q="Förderung Kreis Unna")
+        assert 'id="index-empty"' in searched and 'id="empty"' not in searched
+    # with documents in the index: the counts, and the usual advice when a query finds nothing
+    start = page(client)
+    assert "Im Index:" in start and 'id="index-empty"' not in start
+    nothing = page(client, q="xyzzyqqqq", mode="lexical")
+    assert 'id="empty"' in nothing and 'id="index-empty"' not in nothing
 
 
 @pytest.mark.parametrize(
