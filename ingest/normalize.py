@@ -132,3 +132,13 @@ def strip_running_lines(pages: Sequence[str]) -> list[str]:
         drop = {i for i in _zone(lines) if _line_key(lines[i]) in running or is_page_number(lines[i])}
         cleaned.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
     return cleaned
+
+
+def headline(line: str, limit: int = 160) -> str:
+    """A title made from a text line (for a document without a title of its own): whitespace
+    collapsed, and a line longer than ``limit`` cut at a word boundary, marked with "…"."""
+    line = " ".join(line.split())
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    return line[: cut if cut > limit // 2 else limit].rstrip(" ,;:-–") + " …"

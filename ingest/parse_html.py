@@ -23,7 +23,7 @@ from ingest.dates import iso_date, text_date
 from ingest.decode import GZIP_MAGIC, decode_text, gunzip
 from ingest.doctype import classify_doc_type
 from ingest.language import detect_language
-from ingest.normalize import normalize_text
+from ingest.normalize import headline, normalize_text
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document as TrafilaturaDocument
@@ -238,7 +238,7 @@ def parse_html(
         detail = f"only {words} word(s) left, e.g. a navigation remnant" if words else "none found"
         raise ParseError(FileStatus.EMPTY, f"no main text in the HTML page ({detail})")
 
-    title = (extracted.title if extracted is not None else None) or meta.title or text.split("\n", 1)[0]
+    title = (extracted.title if extracted is not None else None) or meta.title or headline(text.split("\n", 1)[0])
     title = " ".join(title.split())[:TITLE_MAX_CHARS]
     found_date = (
         iso_date(extracted.date if extracted is not None else None) or meta.date or text_date(text[:DATE_SEARCH_CHARS])

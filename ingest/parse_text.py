@@ -1,9 +1,13 @@
 """Plain text and Markdown bytes -> ``Document``.
 
 The text is kept as written (Markdown markup included, since it is readable as text), only decoded
-and normalised. The title is the first Markdown heading, else the first line; ATX (``## Ziele``) and
-Setext (a line underlined with ``===`` or ``---``) headings are recorded with their offsets, except
-inside fenced code blocks.
+and normalised. The title is the first Markdown heading, else the first line (shortened at a word
+when it is a whole paragraph); ATX (``## Ziele``) and Setext (a line underlined with ``===`` or
+``---``) headings are recorded with their offsets, except inside fenced code blocks.
+
+Markdown front matter (static-site generators: a ``---`` block of ``key: value`` lines, or ``+++`` of
+``key = value``) is metadata, not text: its ``title`` and ``date`` are used and the block is not
+indexed. Without that, its closing ``---`` would underline the line above it as a Setext heading.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ import re
 from core.errors import ParseError
 from core.ids import content_hash
 from core.models import Document, FileStatus, Heading
-from ingest.dates import text_date
+from ingest.dates import iso_date, text_date
 from ingest.decode import decode_text
 from ingest.doctype import classify_doc_type
 from ingest.language import detect_language
-from ingest.normalize import normalize_text
+from ingest.normalize import headline, normalize_text
 
 MEDIA_TYPES = {"markdown": "text/markdown", "plain": "text/plain"}
 TITLE_MAX_CHARS = 300
@@ -26,6 +30,37 @@ DATE_SEARCH_CHARS = 1500  # a date near the start of a note is its date; further
 _ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^(```|~~~)")
+_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)\n(.*?)\n(?:\1|\.\.\.)(?:\n|\Z)", re.DOTALL)
+_FRONT_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+FRONT_MATTER_MAX_LINES = 100
+# A block counts as front matter only with one of the keys static-site generators use, so that text
+# between two horizontal rules ("Hinweis: ...") is never dropped as metadata.
+FRONT_MATTER_KEYS = frozenset(
+    "title date author authors layout tags categories description summary slug draft lang language "
+    "keywords permalink lastmod publishdate".split()
+)
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """The scalar fields of a Markdown front matter block (keys lower-cased, quotes removed) and the
+    text after it. ``({}, text)`` unless every line of the block is a ``key: value`` (``key = value``
+    under ``+++``), a continuation, a list item or a comment, and one key is a ``FRONT_MATTER_KEYS``
+    one: a document that opens with a horizontal rule keeps all its text."""
+    match = _FRONT_MATTER.match(text)
+    if match is None or match[2].count("\n") >= FRONT_MATTER_MAX_LINES:
+        return {}, text
+    separator = ":" if match[1] == "---" else "="
+    fields: dict[str, str] = {}
+    for line in match[2].split("\n"):
+        if not line.strip() or line.startswith((" ", "-", "#", "[")):
+            continue  # blank, nested value, list item, comment, TOML table
+        key, found, value = line.partition(separator)
+        if not found or not _FRONT_KEY.fullmatch(key.strip()):
+            return {}, text
+        fields.setdefault(key.strip().lower(), value.strip().strip("'\""))
+    if not FRONT_MATTER_KEYS & fields.keys():
+        return {}, text
+    return fields, text[match.end() :].lstrip("\n")
 
 
 def markdown_headings(text: str) -> tuple[Heading, ...]:
@@ -64,10 +99,15 @@ def parse_text(
     text = normalize_text(decoded.text)
     if not any(ch.isalnum() for ch in text):
         raise ParseError(FileStatus.EMPTY, "the text file contains no text")
+    meta: dict[str, str] = {}
+    if markdown:
+        meta, text = front_matter(text)
+        if not any(ch.isalnum() for ch in text):
+            raise ParseError(FileStatus.EMPTY, "the Markdown file holds only its front matter, no text")
     headings = markdown_headings(text) if markdown else ()
     first_line = next(line for line in text.split("\n") if line.strip())
-    title = headings[0].text if headings else first_line.lstrip("#").strip()
-    title = title[:TITLE_MAX_CHARS]
+    title = meta.get("title") or (headings[0].text if headings else headline(first_line.lstrip("#")))
+    title = " ".join(title.split())[:TITLE_MAX_CHARS]
     media_type = MEDIA_TYPES["markdown" if markdown else "plain"]
     return Document(
         doc_id=doc_id,
@@ -77,7 +117,7 @@ def parse_text(
         content_hash=content_hash(raw),
         url=url,
         doc_type=classify_doc_type(title, text, url or source, media_type),
-        date=text_date(text[:DATE_SEARCH_CHARS]),
+        date=iso_date(meta.get("date")) or text_date(text[:DATE_SEARCH_CHARS]),
         language=detect_language(text),
         media_type=media_type,
         headings=headings,

@@ -191,6 +191,39 @@ def test_markdown_headings_and_title() -> None:
     assert parsed.date == "2024-02-01"
 
 
+@pytest.mark.parametrize(
+    "opening",
+    [
+        '---\ntitle: "Projektblatt Wasserstoff Hamm"\ndate: 2023-06-01\ntags:\n  - Wasserstoff\n---\n',
+        '+++\ntitle = "Projektblatt Wasserstoff Hamm"\ndate = 2023-06-01T09:00:00Z\n[extra]\n+++\n',
+    ],
+    ids=["yaml", "toml"],
+)
+def test_markdown_front_matter_is_metadata_not_text(opening: str) -> None:
+    body = "# Wasserstoff in Hamm\n\nDie Stadt Hamm plant ein Elektrolysezentrum am Datteln-Hamm-Kanal.\n"
+    parsed = parse_text((opening + body).encode(), "projekte/hamm.md", doc_id="f", markdown=True)
+    assert parsed.title == "Projektblatt Wasserstoff Hamm"
+    assert parsed.date == "2023-06-01"
+    assert parsed.text.startswith("# Wasserstoff in Hamm") and "title" not in parsed.text
+    # the block's closing line is no Setext underline: the first heading is the document's own
+    assert [h.text for h in parsed.headings] == ["Wasserstoff in Hamm"]
+
+
+def test_a_leading_horizontal_rule_is_no_front_matter() -> None:
+    raw = "---\nHinweis: Diese Seite wird nicht mehr gepflegt.\n---\n\nDer Text über Kamen bleibt vollständig.\n"
+    parsed = parse_text(raw.encode(), "alt.md", doc_id="h", markdown=True)
+    assert "Hinweis: Diese Seite wird nicht mehr gepflegt." in parsed.text
+    assert "Der Text über Kamen bleibt vollständig." in parsed.text
+
+
+def test_a_title_from_a_whole_paragraph_is_cut_at_a_word() -> None:
+    line = "Die Wirtschaftsförderung des Kreises Unna berichtet über die Vorhaben des Strukturwandels " * 4
+    parsed = parse_text(line.encode(), "notiz.txt", doc_id="p")
+    assert parsed.title.endswith(" …") and len(parsed.title) <= 162
+    assert line.startswith(parsed.title.removesuffix(" …"))
+    assert parsed.text == line.strip()
+
+
 def test_plain_text_title_is_the_first_line() -> None:
     raw = "\n\nSachstandsbericht Emscher-Umbau\nDie Arbeiten am Fluss sind weit fortgeschritten.".encode("cp1252")
     parsed = parse_text(raw, "bericht.txt", doc_id="t")
