@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urljoin
 from typing import TYPE_CHECKING
 
 from lxml.html import HtmlElement
@@ -41,6 +42,7 @@ MAX_HEADING_LEVEL = 3
 # Fewer words than this are what extractors leave of a page without content ("Start", "Kontakt").
 MIN_WORDS = 5
 TITLE_MAX_CHARS = 300
+_REFRESH_URL = re.compile(r"""^\s*[\d.]*\s*[;,]?\s*url\s*=\s*['"]?([^'"]+)""", re.IGNORECASE)
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:-]+)""", re.IGNORECASE)
@@ -192,6 +194,19 @@ def _extract(tree: HtmlElement, url: str | None, *, recall: bool) -> Trafilatura
     return extracted
 
 
+def refresh_target(content: str) -> str | None:
+    """The URL of a meta refresh ``content`` ("0; URL=/neu/seite.html") as written; None without one."""
+    match = _REFRESH_URL.match(content)
+    return (match[1].strip() or None) if match else None
+
+
+def _meta_refresh(tree: HtmlElement) -> str | None:
+    for meta in tree.iter("meta"):
+        if (meta.get("http-equiv") or "").strip().lower() == "refresh":
+            return refresh_target(meta.get("content") or "")
+    return None
+
+
 def parse_html(
     raw: bytes,
     source: str,
@@ -236,6 +251,10 @@ def parse_html(
     words = len(_WORD.findall(text))
     if words < MIN_WORDS:
         detail = f"only {words} word(s) left, e.g. a navigation remnant" if words else "none found"
+        moved = _meta_refresh(tree)
+        if moved:
+            moved = urljoin(page_url, moved) if page_url else moved
+            detail += f"; the page forwards to {moved} (meta refresh), which a crawl follows"
         raise ParseError(FileStatus.EMPTY, f"no main text in the HTML page ({detail})")
 
     title = (extracted.title if extracted is not None else None) or meta.title or headline(text.split("\n", 1)[0])

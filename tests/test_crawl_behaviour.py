@@ -10,7 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crawlsite import CountingEmbedder, FixtureSite, build_behaviour_site, points_per_doc, run_crawl, sources_toml
+from crawlsite import (
+    CountingEmbedder,
+    FixtureSite,
+    Page,
+    build_behaviour_site,
+    german_page,
+    html_page,
+    points_per_doc,
+    run_crawl,
+    sources_toml,
+)
 
 from core.ids import doc_id_for
 from core.settings import Settings
@@ -248,3 +258,26 @@ def test_reindex_reports_missing_raw_bytes(crawled: Crawled) -> None:
     ]
     assert report.counts() == {"indexed": len(INDEXED) - 1, "failed": 1}
     assert points_per_doc(crawled.rt.store)[record.doc_id] == record.passages  # its passages stay
+
+
+def test_a_meta_refresh_and_a_frameset_lead_to_their_pages(tmp_path: Path) -> None:
+    """Older municipal sites forward moved pages with a meta refresh and frame their content: both are
+    followed like links (same scope rules), and the forwarding page's report entry names its target."""
+    frameset = (
+        b'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>Wirtschaft</title></head>'
+        b'<frameset cols="25%,75%"><frame src="/rahmen/menue"><frame src="/rahmen/inhalt"></frameset></html>'
+    )
+    with FixtureSite(crawl_delay=0.05) as site:
+        forward = '<meta http-equiv="refresh" content="0; URL=/wirtschaft/">'
+        site.pages["/"] = Page(html_page("Umgezogen", "<p>Weiter</p>", extra_head=forward))
+        site.pages["/wirtschaft/"] = Page(frameset)
+        site.pages["/rahmen/menue"] = Page(german_page("Menü der Wirtschaftsförderung", "das Menü"))
+        site.pages["/rahmen/inhalt"] = Page(german_page("Förderung im Musterkreis", "die Gewerbeflächen"))
+        settings = Settings(data_dir=tmp_path / "data", allow_private_networks=True)
+        with open_runtime(settings, embedder=CountingEmbedder()) as rt:
+            report = run_crawl(rt, sources_toml(site, start="/", max_depth=3))
+            for path in ("/rahmen/menue", "/rahmen/inhalt"):
+                assert rt.registry.get(site.url(path)).status == "indexed", report.to_dict()
+                assert site.fetched(path) == 1
+            moved = rt.registry.get(site.url("/"))
+            assert moved.status == "empty" and site.url("/wirtschaft/") in (moved.reason or ""), moved

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from ingest.crawl.links import extract_links, robots_directives
+from ingest.parse_html import refresh_target
 from ingest.crawl.sitemaps import parse_sitemap
 from ingest.crawl.sniff import HTML, PDF, sniff
 from ingest.crawl.urls import Scope, canonical, normalize, origin_of
@@ -119,6 +120,30 @@ def test_links_and_robots_meta() -> None:
     assert extract_links(b"<html><a href='/x'>x</a></html>", "https://e.de/", robots_header="nofollow").links == ()
     assert robots_directives("googlebot: noindex") == (True, False)
     assert extract_links(b"", "https://e.de/").links == ()
+
+
+@pytest.mark.parametrize(
+    ("content", "target"),
+    [
+        ("0; URL=/neu/seite.html", "/neu/seite.html"),
+        ("5;url='https://www.kreis-unna.de/a'", "https://www.kreis-unna.de/a"),
+        ('3; URL = "b.html"', "b.html"),
+        ("url=c.html", "c.html"),
+        ("0", None),  # reloads itself: no target
+        ("", None),
+    ],
+)
+def test_meta_refresh_targets(content: str, target: str | None) -> None:
+    assert refresh_target(content) == target
+
+
+def test_a_forwarding_page_and_a_frameset_link_to_their_targets() -> None:
+    html = b"""<html><head><meta http-equiv="Refresh" content="0; URL=/neu/"></head>
+    <frameset><frame src="menue.html"><frame src="inhalt.html"><frame></frameset></html>"""
+    page = extract_links(html, "https://example.de/alt/")
+    assert page.links == ("https://example.de/neu/", "https://example.de/alt/menue.html", "https://example.de/alt/inhalt.html")
+    robots = b'<html><head><meta name="robots" content="nofollow"><meta http-equiv="refresh" content="0; url=/x"></head></html>'
+    assert extract_links(robots, "https://example.de/").links == ()
 
 
 def test_sniffing_trusts_the_bytes() -> None:

@@ -1,8 +1,9 @@
 """The links of a fetched HTML page and what its robots meta tag allows.
 
-``<a href>`` and ``<area href>`` resolved against ``<base href>`` (or the page URL); ``<meta
-name="robots">`` (and the ``X-Robots-Tag`` header, passed in) with ``noindex`` / ``nofollow`` / ``none``.
-Pure: bytes in, values out.
+``<a href>`` and ``<area href>`` resolved against ``<base href>`` (or the page URL), and what older
+sites use instead of links: the target of a ``<meta http-equiv="refresh">`` redirect (a moved page)
+and the ``<frame src>`` of a frameset. ``<meta name="robots">`` (and the ``X-Robots-Tag`` header,
+passed in) with ``noindex`` / ``nofollow`` / ``none``. Pure: bytes in, values out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import lxml.html
 from lxml import etree
 
 from ingest.crawl.urls import canonical, normalize
+from ingest.parse_html import refresh_target
 
 MAX_LINKS = 5000  # per page; a page with more links is a link farm, not a funding text
 
@@ -52,8 +54,12 @@ def extract_links(html: bytes, page_url: str, robots_header: str = "") -> PageLi
             break
     seen: set[str] = set()
     links: list[str] = []
-    for element in tree.iter("a", "area"):
-        href = element.get("href")
+    for element in tree.iter("meta", "frame", "a", "area"):
+        if element.tag == "meta":
+            refresh = (element.get("http-equiv") or "").strip().lower() == "refresh"
+            href = refresh_target(element.get("content") or "") if refresh else None
+        else:
+            href = element.get("src" if element.tag == "frame" else "href")
         if not href:
             continue
         url = normalize(href, base=base)
