@@ -7,10 +7,10 @@ import re
 import pytest
 
 from ingest.crawl.links import extract_links, robots_directives
-from ingest.parse_html import refresh_target
 from ingest.crawl.sitemaps import parse_sitemap
 from ingest.crawl.sniff import HTML, PDF, sniff
 from ingest.crawl.urls import Scope, canonical, normalize, origin_of
+from ingest.parse_html import refresh_target
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,11 @@ def test_a_forwarding_page_and_a_frameset_link_to_their_targets() -> None:
     html = b"""<html><head><meta http-equiv="Refresh" content="0; URL=/neu/"></head>
     <frameset><frame src="menue.html"><frame src="inhalt.html"><frame></frameset></html>"""
     page = extract_links(html, "https://example.de/alt/")
-    assert page.links == ("https://example.de/neu/", "https://example.de/alt/menue.html", "https://example.de/alt/inhalt.html")
+    assert page.links == (
+        "https://example.de/neu/",
+        "https://example.de/alt/menue.html",
+        "https://example.de/alt/inhalt.html",
+    )
     robots = b'<html><head><meta name="robots" content="nofollow"><meta http-equiv="refresh" content="0; url=/x"></head></html>'
     assert extract_links(robots, "https://example.de/").links == ()
 
