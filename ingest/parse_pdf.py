@@ -15,6 +15,7 @@ images), FAILED (neither engine can read it; the reason names both exceptions).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import time
@@ -34,6 +35,7 @@ from ingest.dates import pdf_date, text_date
 from ingest.doctype import classify_doc_type
 from ingest.language import detect_language
 from ingest.normalize import dehyphenate, is_page_number, normalize_text, strip_running_lines
+from ingest.pdf_layout import Char, interleaved, reading_order
 
 MEDIA_TYPE = "application/pdf"
 MAX_PAGES = 1000
@@ -74,6 +76,7 @@ class _Extraction:
     pages: list[str]
     page_count: int
     image_pages: int = 0
+    reordered_pages: list[int] = field(default_factory=list)  # read column by column (``pdf_layout``)
     map_error_ratio: float = 0.0
     metadata: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -167,7 +170,10 @@ def _with_pdfium(raw: bytes, max_pages: int, deadline: float | None) -> _Extract
             try:
                 page = pdf[index]
                 textpage = page.get_textpage()
-                result.pages.append(textpage.get_text_range())
+                reordered = _column_order(textpage)
+                result.pages.append(textpage.get_text_range() if reordered is None else reordered)
+                if reordered is not None:
+                    result.reordered_pages.append(index + 1)
                 count = textpage.count_chars()
                 for char_index in range(0, count, max(1, count // MAP_ERROR_SAMPLE)):
                     sampled += 1
@@ -180,9 +186,64 @@ def _with_pdfium(raw: bytes, max_pages: int, deadline: float | None) -> _Extract
                 result.pages.append("")
                 result.warnings.append(f"pdfium: page {index + 1} unreadable ({err})")
         result.map_error_ratio = errors / sampled if sampled else 0.0
+        if result.reordered_pages:
+            result.warnings.append(
+                f"pdfium: {len(result.reordered_pages)} page(s) read column by column, because the file draws "
+                f"their columns line by line across the page (pages {_page_list(result.reordered_pages)})"
+            )
         return result
     finally:
         pdf.close()
+
+
+def _page_chars(textpage: Any) -> list[Char]:
+    """The characters of a PDFium text page with their boxes (generated spaces and breaks have empty
+    boxes), in the order of ``get_text_range``."""
+    import pypdfium2.raw as pdfium_c
+
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    chars = []
+    for index in range(pdfium_c.FPDFText_CountChars(textpage.raw)):
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+        if not pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top):
+            left.value = right.value = bottom.value = top.value = 0.0
+        chars.append(
+            Char(chr(code) if 0 < code < 0x110000 else "\ufffd", left.value, bottom.value, right.value, top.value)
+        )
+    return chars
+
+
+def _text_runs(textpage: Any) -> list[Char]:
+    """The boxes of a PDFium text page's runs of text (a few hundred a page, where characters are
+    thousands)."""
+    import pypdfium2.raw as pdfium_c
+
+    left, right, bottom, top = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    runs = []
+    for index in range(pdfium_c.FPDFText_CountRects(textpage.raw, 0, -1)):
+        if pdfium_c.FPDFText_GetRect(textpage.raw, index, left, top, right, bottom):
+            runs.append(Char("x", left.value, bottom.value, right.value, top.value))
+    return runs
+
+
+def _column_order(textpage: Any) -> str | None:
+    """The page read column by column when its columns are drawn line by line (``pdf_layout``), else
+    None. Its runs of text rule out the usual page (no gutter, or columns drawn one after the other)
+    before any character is read."""
+    if not interleaved(_text_runs(textpage)):
+        return None
+    return reading_order(_page_chars(textpage))
+
+
+def _page_list(numbers: list[int]) -> str:
+    """ "2-5, 9" for [2, 3, 4, 5, 9]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def _pypdf_has_images(page: Any) -> bool:

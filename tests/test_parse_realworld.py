@@ -112,21 +112,23 @@ def test_garbled_text_layers_are_flagged_or_repaired(results) -> None:
 
 
 def test_pdf_expected_snippets(results) -> None:
-    """Reference snippets (from pdfminer and pypdf) are found. Known gap, reported not asserted: a
-    multi-column PDF whose content stream runs line by line across the columns (the IRS
-    instructions) comes out interleaved, as PDFium and pypdf read in stream order; pdfminer's
-    reference uses layout analysis."""
-    interleaved = {}
+    """Reference snippets (from pdfminer and pypdf) are found. The IRS instructions draw their three
+    columns line by line across the page; ``ingest.pdf_layout`` reads such pages column by column
+    (before it, 6 of the 8 snippets were missing). One snippet may still be missing in a multi-column
+    file: there, the proof-sheet header 'PAGER/SGML Page 1 of 48 Instructions', which pdfminer's
+    reference assembles from pieces placed in different corners of the page."""
+    partial = {}
     for doc_id, (entry, parsed) in results.items():
         snippets = entry.get("ground_truth", {}).get("expected_snippets", [])
         if snippets and isinstance(parsed.outcome, Document):
             text = _flat(parsed.outcome.text)
             missing = [s for s in snippets if _flat(s) not in text]
             if "multi-column" in entry.get("tags", []) and missing:
-                interleaved[doc_id] = f"{len(missing)}/{len(snippets)} missing"
+                partial[doc_id] = missing
+                assert len(missing) <= 1, f"{doc_id}: missing {missing}"
             else:
                 assert not missing, f"{doc_id}: missing {missing}"
-    print(f"\nmulti-column reading order, snippets missing: {interleaved or 'none'}")
+    print(f"\nmulti-column reading order, snippets missing: {partial or 'none'}")
 
 
 def test_page_spans_cover_the_text(results) -> None:
