@@ -66,6 +66,7 @@ class Token:
     stem: str
 
 
+@lru_cache(maxsize=50_000)  # a word is folded once per process, not once per passage it occurs in
 def fold(word: str) -> str:
     """Lower case with umlauts and ß folded, so "Förderung"/"Foerderung"/"FÖRDERUNG" meet."""
     return unicodedata.normalize("NFKC", word).lower().translate(_FOLD)

@@ -315,6 +315,11 @@ class Gazetteer:
         self.organisations: Mapping[str, Organisation] = MappingProxyType(
             _by_name("organisation", organisations, ORGANISATION_KINDS)
         )
+        # Kreise, kreisfreie Städte and Gemeinden: the places a facet counts (not the Land or a region,
+        # which would match every document)
+        self.local_keys: frozenset[str] = frozenset(
+            key for key, place in self.places.items() if place.kind in ("kreis", "kreisfreie_stadt", "gemeinde")
+        )
 
         children: dict[str, list[str]] = {}
         regions_of: dict[str, list[str]] = {}

@@ -19,7 +19,7 @@ def facet_counts(hits: Sequence[Hit], gazetteer: Gazetteer, limit: int = 20) -> 
     per_doc: dict[str, dict[str, set[str]]] = {}
     for hit in hits:
         d = per_doc.setdefault(hit.doc.doc_id, {f: set() for f in FACETS})
-        d["place"].update(k for k in hit.passage.annotations.place_keys if _is_local(k, gazetteer))
+        d["place"].update(gazetteer.local_keys.intersection(hit.passage.annotations.place_keys))
         d["program"].update(hit.passage.annotations.programs)
         d["doc_type"].add(hit.doc.doc_type.value)
         if hit.doc.date and hit.doc.date[:4].isdigit():
@@ -33,12 +33,6 @@ def facet_counts(hits: Sequence[Hit], gazetteer: Gazetteer, limit: int = 20) -> 
             counts.update(values[facet])
         out[facet] = _top(counts.items(), limit)
     return out
-
-
-def _is_local(key: str, gazetteer: Gazetteer) -> bool:
-    """Kreise, kreisfreie Städte and Gemeinden (not the Land or regions, which match everything)."""
-    place = gazetteer.places.get(key)
-    return place is not None and place.kind in ("kreis", "kreisfreie_stadt", "gemeinde")
 
 
 def _top(items: Iterable[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
