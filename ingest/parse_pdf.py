@@ -37,6 +37,8 @@ from ingest.language import detect_language
 from ingest.normalize import dehyphenate, is_page_number, normalize_text, strip_running_lines
 from ingest.pdf_layout import Char, interleaved, reading_order
 
+log = logging.getLogger(__name__)
+
 MEDIA_TYPE = "application/pdf"
 MAX_PAGES = 1000
 # Garble score (share of suspicious characters) from which a text layer counts as garbled.
@@ -48,6 +50,7 @@ MAP_ERROR_SAMPLE = 200
 MAX_ENGINE_WARNINGS = 5
 GARBLE_SAMPLE_CHARS = 100_000
 TITLE_MAX_CHARS = 300
+MAX_LAYOUT_CHARS = 40_000  # a page with more characters keeps its drawing order (no column analysis)
 
 _VOWELS = frozenset("aeiouyäöüàáâãåæéèêëíìîïóòôõøœúùûů")
 _WORD = re.compile(r"[^\W\d_]+")
@@ -229,14 +232,19 @@ def _text_runs(textpage: Any) -> list[Char]:
 def _column_order(textpage: Any) -> str | None:
     """The page read column by column when its columns are drawn line by line (``pdf_layout``), else
     None. Its runs of text rule out the usual page (no gutter, or columns drawn one after the other)
-    before any character is read."""
-    if not interleaved(_text_runs(textpage)):
+    before any character is read. The reordering is an improvement, never a condition: a page it
+    cannot analyse keeps the drawing order."""
+    try:
+        if textpage.count_chars() > MAX_LAYOUT_CHARS or not interleaved(_text_runs(textpage)):
+            return None
+        return reading_order(_page_chars(textpage))
+    except Exception as err:  # a broken page's boxes must not cost the document its text
+        log.debug("column analysis skipped: %s: %s", type(err).__name__, err)
         return None
-    return reading_order(_page_chars(textpage))
 
 
 def _page_list(numbers: list[int]) -> str:
-    """ "2-5, 9" for [2, 3, 4, 5, 9]."""
+    """Page numbers as ranges: [2, 3, 4, 5, 9] -> "2-5, 9"."""
     runs: list[list[int]] = []
     for n in numbers:
         if runs and n == runs[-1][-1] + 1:

@@ -37,6 +37,7 @@ MIN_ROW_FILL = 0.55
 MIN_ROW_CHARS = 20
 MIN_LETTER_SHARE = 0.6
 MIN_INTERLEAVED_ROWS = 0.6
+MAX_COORDINATE = 15_000.0  # points; PDF pages are at most 14,400 wide (user units aside)
 MAX_CROSSING_SHARE = 0.2  # a gutter crossed by more rows than this is no gutter
 
 
@@ -53,7 +54,12 @@ class Char:
 
     @property
     def visible(self) -> bool:
-        return bool(self.text.strip()) and self.right > self.left and self.top > self.bottom
+        """A drawn character with a box that lies on a page (broken files have boxes at infinity)."""
+        return (
+            bool(self.text.strip())
+            and -MAX_COORDINATE < self.left < self.right < MAX_COORDINATE
+            and -MAX_COORDINATE < self.bottom < self.top < MAX_COORDINATE
+        )
 
 
 @dataclass(frozen=True)

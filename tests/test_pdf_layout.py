@@ -7,6 +7,7 @@ instructions in ../shared/realworld) is measured by tests/test_parse_realworld.p
 
 from __future__ import annotations
 
+import pytest
 from fpdf import FPDF
 
 from ingest.parse_pdf import parse_pdf
@@ -120,3 +121,22 @@ def test_a_pdf_drawing_its_columns_line_by_line_is_read_column_by_column() -> No
     assert " ".join(LEFT) in flat and " ".join(RIGHT) in flat
     assert flat.index(LEFT[-1]) < flat.index(RIGHT[0])
     assert any("read column by column" in w and "pages 1)" in w for w in doc.warnings), doc.warnings
+
+
+def test_characters_placed_at_infinity_are_ignored() -> None:
+    # broken files put boxes anywhere: such characters must neither crash the analysis nor size its bins
+    wild = [Char("x", 1e30, 0.0, 2e30, 10.0), Char("y", float("nan"), 0.0, float("inf"), 10.0)]
+    text = reading_order(page("lines") + wild)
+    assert text is not None and text.split("\n") == LEFT + RIGHT
+
+
+def test_a_failing_column_analysis_keeps_the_drawing_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.parse_pdf
+
+    def broken(chars: object) -> str | None:
+        raise ValueError("unexpected box")
+
+    monkeypatch.setattr(ingest.parse_pdf, "reading_order", broken)
+    doc = parse_pdf(two_column_pdf(), "spalten.pdf", doc_id="s")
+    assert LEFT[0] in doc.text and RIGHT[0] in doc.text  # all text, in the order the file draws it
+    assert not any("column by column" in w for w in doc.warnings)
