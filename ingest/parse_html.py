@@ -200,11 +200,15 @@ def refresh_target(content: str) -> str | None:
     return (match[1].strip() or None) if match else None
 
 
+def meta_refresh(meta: HtmlElement) -> str | None:
+    """The forward target of a ``<meta http-equiv="refresh">`` element as written; None for any other."""
+    if (meta.get("http-equiv") or "").strip().lower() != "refresh":
+        return None
+    return refresh_target(meta.get("content") or "")
+
+
 def _meta_refresh(tree: HtmlElement) -> str | None:
-    for meta in tree.iter("meta"):
-        if (meta.get("http-equiv") or "").strip().lower() == "refresh":
-            return refresh_target(meta.get("content") or "")
-    return None
+    return next((target for meta in tree.iter("meta") if (target := meta_refresh(meta))), None)
 
 
 def parse_html(

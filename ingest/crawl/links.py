@@ -14,7 +14,7 @@ import lxml.html
 from lxml import etree
 
 from ingest.crawl.urls import canonical, normalize
-from ingest.parse_html import refresh_target
+from ingest.parse_html import meta_refresh
 
 MAX_LINKS = 5000  # per page; a page with more links is a link farm, not a funding text
 
@@ -56,8 +56,7 @@ def extract_links(html: bytes, page_url: str, robots_header: str = "") -> PageLi
     links: list[str] = []
     for element in tree.iter("meta", "frame", "a", "area"):
         if element.tag == "meta":
-            refresh = (element.get("http-equiv") or "").strip().lower() == "refresh"
-            href = refresh_target(element.get("content") or "") if refresh else None
+            href = meta_refresh(element)
         else:
             href = element.get("src" if element.tag == "frame" else "href")
         if not href:
