@@ -8,6 +8,7 @@ Expected filter and facet results come from a plain-Python reference over the sa
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -209,6 +210,20 @@ def reference_filter(f: SearchFilter) -> set[str]:
 
 def make_edge(tmp_path: Path) -> EdgeStore:
     return EdgeStore(tmp_path / "index" / "passages")
+
+
+def optimized_edge(tmp_path: Path, points: Sequence[IndexPoint]) -> EdgeStore:
+    """A new Edge shard holding ``points``, optimized (segments merged, indexes built)."""
+    store = make_edge(tmp_path)
+    store.ensure_collection(DIM)
+    store.upsert(points)
+    store.optimize()
+    return store
+
+
+def edge_config(tmp_path: Path) -> dict[str, Any]:
+    """The configuration the shard of ``make_edge(tmp_path)`` persisted."""
+    return dict(json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8")))
 
 
 def make_remote(tmp_path: Path) -> RemoteStore:
@@ -468,10 +483,7 @@ def test_iter_points_yields_every_point_once(loaded: Store) -> None:
 
 
 def test_edge_close_and_reopen_keeps_data(tmp_path: Path) -> None:
-    store = make_edge(tmp_path)
-    store.ensure_collection(DIM)
-    store.upsert(POINTS)
-    store.optimize()
+    store = optimized_edge(tmp_path, POINTS)
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.count()
@@ -678,10 +690,7 @@ def test_edge_filters_places_on_their_codes(tmp_path: Path) -> None:
     exact, also one that mixes levels."""
     from core.store import schema
 
-    store = make_edge(tmp_path)
-    store.ensure_collection(DIM)
-    store.upsert(POINTS)
-    store.optimize()
+    store = optimized_edge(tmp_path, POINTS)
     try:
         assert set(schema.PLACE_CODE_FIELDS.values()) <= set(store._writable().info().payload_schema)
         for name in ("kreis key matches its gemeinde", "any of two place keys", "place keys of two levels"):
@@ -779,7 +788,6 @@ def test_edge_filtered_lexical_queries_are_exact_below_and_above_the_full_scan_t
     """A filtered lexical query takes one of two engine paths: below ``SPARSE_FULL_SCAN_THRESHOLD``
     selected points per segment it scores them one by one, above it walks the inverted index and
     checks the filter. Both must return what an unfiltered query, filtered afterwards, returns."""
-    import json
     import random
 
     from core.store.edge import SPARSE_FULL_SCAN_THRESHOLD
@@ -794,12 +802,9 @@ def test_edge_filtered_lexical_queries_are_exact_below_and_above_the_full_scan_t
         text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 20)))
         points.append(single_passage_point(i, text, place_keys))
     place_of = {p.passage.passage_id: set(p.passage.annotations.place_keys) for p in points}
-    store = make_edge(tmp_path)
-    store.ensure_collection(DIM)
-    store.upsert(points)
-    store.optimize()
+    store = optimized_edge(tmp_path, points)
     try:
-        config = json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8"))
+        config = edge_config(tmp_path)
         assert config["sparse_vectors"]["lexical"]["full_scan_threshold"] == SPARSE_FULL_SCAN_THRESHOLD
         q = sparse_of("wort3 wort17 wort42", query=True)
         everything = store.query_batch([StoreQuery(limit=len(points), sparse=q)])[0]
@@ -829,7 +834,6 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     points; the full-scan threshold is the store's own. The optimizer splits the points into two
     segments, so the broad filter selects about 6,800 per segment (graph), the narrow one about 210
     (exact)."""
-    import json
     import random
 
     import qdrant_edge as qe
@@ -858,12 +862,9 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
         text = " ".join(rng.choice(words) for _ in range(12))
         points.append(single_passage_point(i, text, place_keys))
     place_of = {p.passage.passage_id: p.passage.annotations.place_keys for p in points}
-    store = make_edge(tmp_path)
-    store.ensure_collection(DIM)
-    store.upsert(points)
-    store.optimize()
+    store = optimized_edge(tmp_path, points)
     try:
-        config = json.loads((tmp_path / "index" / "passages" / "edge_config.json").read_text(encoding="utf-8"))
+        config = edge_config(tmp_path)
         assert config["hnsw_config"]["full_scan_threshold"] == expected_kb
         assert store._shard is not None and store._shard.info().indexed_vectors_count >= len(points)
         queries = [" ".join(rng.choice(words) for _ in range(4)) for _ in range(20)]
