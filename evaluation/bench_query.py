@@ -87,18 +87,62 @@ def timed_search(searcher: Searcher, requests: Sequence[SearchRequest]) -> dict[
     return {**percentiles(times), "hits_mean": round(statistics.fmean(len(r.hits) for r in results), 2)}
 
 
+def interleaved(
+    call: Callable[[str, str], Any], texts: Sequence[str], labels: Sequence[str], n: int
+) -> tuple[dict[str, list[float]], dict[str, list[Any]]]:
+    """Milliseconds and results of ``call(text, label)`` for ``n`` query texts, every label once per text.
+
+    The labels of one text run back to back, in an order rotated from text to text, so each label is
+    first, second, ... equally often: a host whose load drifts during the run, and the caches the
+    previous query of the same text warmed, fall on every label alike. Sample ``i`` of every label
+    is the same query text, so two labels compare pair by pair (``paired_ratio``).
+    """
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    results: dict[str, list[Any]] = {label: [] for label in labels}
+    for i in range(n):
+        shift = i % len(labels)
+        for label in [*labels[shift:], *labels[:shift]]:
+            t = time.perf_counter()
+            results[label].append(call(texts[i % len(texts)], label))
+            times[label].append((time.perf_counter() - t) * 1000)
+    return times, results
+
+
+def paired_ratio(samples: Sequence[float], baseline: Sequence[float], resamples: int = 2000) -> dict[str, Any]:
+    """The median over pairs of ``samples[i] / baseline[i]``, with a bootstrap 95% interval of that
+    median (a fixed seed: the same samples give the same interval)."""
+    ratios = np.asarray(samples, dtype=float) / np.asarray(baseline, dtype=float)
+    rng = np.random.default_rng(0)
+    medians = np.median(rng.choice(ratios, size=(resamples, ratios.size), replace=True), axis=1)
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return {"median": round(float(np.median(ratios)), 3), "ci95": [round(float(low), 3), round(float(high), 3)]}
+
+
+def latency_rows(times: dict[str, list[float]], hits: dict[str, list[int]]) -> dict[str, dict[str, Any]]:
+    """Percentiles per label, the mean number of hits (a row over empty results is no measurement), and
+    for each filtered label its paired ratio to the unfiltered one."""
+    rows: dict[str, dict[str, Any]] = {}
+    for label, samples in times.items():
+        rows[label] = {**percentiles(samples), "hits_mean": round(statistics.fmean(hits[label]), 2)}
+        if label != "unfiltered" and "unfiltered" in times:
+            rows[label]["ratio_to_unfiltered"] = paired_ratio(samples, times["unfiltered"])
+    return rows
+
+
 def latency(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, overrides in MODES.items():
         options = replace(base, **overrides)
-        for label, flt in FILTERS.items():
-            # one untimed pass over the distinct queries first: each setting reads its own pages of the
-            # index (a filter reaches other passages), and the table reports the steady state
-            warm = [SearchRequest(query=t, k=10, filter=flt, options=options) for t in dict.fromkeys(texts)]
-            for r in warm[: max(WARMUP, len(warm))]:
-                searcher.search(r)
-            requests = [SearchRequest(query=texts[i % len(texts)], k=10, filter=flt, options=options) for i in range(n)]
-            out[f"{name}/{label}"] = timed_search(searcher, requests)
+
+        def search(text: str, label: str, options: SearchOptions = options) -> int:
+            return len(searcher.search(SearchRequest(query=text, k=10, filter=FILTERS[label], options=options)).hits)
+
+        # one untimed pass over the distinct queries first: each filter reads its own pages of the index
+        # (it reaches other passages), and the table reports the steady state
+        distinct = list(dict.fromkeys(texts))
+        interleaved(search, distinct, list(FILTERS), max(WARMUP, len(distinct)))
+        times, hits = interleaved(search, texts, list(FILTERS), n)
+        out.update({f"{name}/{label}": row for label, row in latency_rows(times, hits).items()})
     return out
 
 
