@@ -93,8 +93,9 @@ def interleaved(
     """Milliseconds and results of ``call(text, label)`` for ``n`` query texts, every label once per text.
 
     The labels of one text run back to back, in an order rotated from text to text, so each label is
-    first, second, ... equally often: a host whose load drifts during the run, and the caches the
-    previous query of the same text warmed, fall on every label alike. Sample ``i`` of every label
+    first, second, ... equally often (exactly when ``n`` is a multiple of the number of labels): a host
+    whose load drifts during the run, and the caches the previous query of the same text warmed, fall
+    on every label alike. Sample ``i`` of every label
     is the same query text, so two labels compare pair by pair (``paired_ratio``).
     """
     times: dict[str, list[float]] = {label: [] for label in labels}
