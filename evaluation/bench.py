@@ -598,9 +598,7 @@ def verdict(report: dict[str, Any]) -> list[dict[str, Any]]:
             row = lat[f"{mode}/{label}"]
             f, u = row["p95"], lat[f"{mode}/unfiltered"]["p95"]
             paired = row.get("ratio_to_unfiltered")  # absent in reports written before the paired design
-            value = f"p95 {f} vs {u} ms"
-            if paired:
-                value += f"; per query {paired['median']}x (95% CI {paired['ci95'][0]}-{paired['ci95'][1]})"
+            value = f"p95 {f} vs {u} ms" + (f"; per query {_ratio(row)}" if paired else "")
             out.append(
                 {
                     "target": f"{mode}: filtered ({what}) no slower than unfiltered (p95 and paired median, "
@@ -686,7 +684,7 @@ def _chart(report: dict[str, Any], path: Path) -> None:
 
 def _ratio(row: dict[str, Any]) -> str:
     paired = row.get("ratio_to_unfiltered")
-    return f"{paired['median']}x ({paired['ci95'][0]}-{paired['ci95'][1]})" if paired else ""
+    return f"{paired['median']}x (95% CI {paired['ci95'][0]}-{paired['ci95'][1]})" if paired else ""
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -80,11 +80,16 @@ def timed_each(call: Callable[[T], R], args: Sequence[T]) -> tuple[list[float], 
     return times, results
 
 
-def timed_search(searcher: Searcher, requests: Sequence[SearchRequest]) -> dict[str, float]:
-    """Percentiles of ``searcher.search`` over the requests, with the mean number of hits (a row over
-    empty results is no measurement)."""
+def latency_row(samples_ms: Sequence[float], hits: Sequence[int]) -> dict[str, Any]:
+    """Percentiles of the samples with the mean number of hits (a row over empty results is no
+    measurement)."""
+    return {**percentiles(samples_ms), "hits_mean": round(statistics.fmean(hits), 2)}
+
+
+def timed_search(searcher: Searcher, requests: Sequence[SearchRequest]) -> dict[str, Any]:
+    """``latency_row`` of ``searcher.search`` over the requests."""
     times, results = timed_each(searcher.search, requests)
-    return {**percentiles(times), "hits_mean": round(statistics.fmean(len(r.hits) for r in results), 2)}
+    return latency_row(times, [len(r.hits) for r in results])
 
 
 def interleaved(
@@ -120,11 +125,10 @@ def paired_ratio(samples: Sequence[float], baseline: Sequence[float], resamples:
 
 
 def latency_rows(times: dict[str, list[float]], hits: dict[str, list[int]]) -> dict[str, dict[str, Any]]:
-    """Percentiles per label, the mean number of hits (a row over empty results is no measurement), and
-    for each filtered label its paired ratio to the unfiltered one."""
+    """``latency_row`` per label, and for each filtered label its paired ratio to the unfiltered one."""
     rows: dict[str, dict[str, Any]] = {}
     for label, samples in times.items():
-        rows[label] = {**percentiles(samples), "hits_mean": round(statistics.fmean(hits[label]), 2)}
+        rows[label] = latency_row(samples, hits[label])
         if label != "unfiltered" and "unfiltered" in times:
             rows[label]["ratio_to_unfiltered"] = paired_ratio(samples, times["unfiltered"])
     return rows
