@@ -127,7 +127,7 @@ class E5Embedder:
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Tokens the model reads for ``texts`` (special tokens included, after truncation)."""
         if isinstance(self.model, TransformerEncoder):
-            return sum(sum(e.attention_mask) for e in self.model.tokenizer.encode_batch(list(texts)))
+            return self.model.count_tokens(texts)
         encoded = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)
         return sum(len(ids) for ids in encoded["input_ids"])
 
