@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 UNK_PENALTY = 10.0  # tokenizers' K_UNK_PENALTY (and SentencePiece's)
-WORD_CACHE = 20_000  # segmentations of distinct words kept (German text repeats its words)
+WORD_CACHE = 20_000  # segmentations of distinct words kept (German text repeats its words) ...
+CACHED_WORD_CHARS = 64  # ... of words up to this length: a long run without spaces is not kept
 
 
 class TokenBatcher(Protocol):
@@ -109,7 +110,7 @@ class UnigramTokenizer:
         pipeline: Tokenizer = Tokenizer.from_str(json.dumps(shell))
         self.normalizer = pipeline.normalizer
         self.pre_tokenizer = pipeline.pre_tokenizer
-        self.word_ids = lru_cache(maxsize=WORD_CACHE)(self._segment)
+        self._cached = lru_cache(maxsize=WORD_CACHE)(self._segment)
 
     @classmethod
     def from_file(cls, path: Path, *, max_length: int, pad_id: int) -> UnigramTokenizer | None:
@@ -121,6 +122,9 @@ class UnigramTokenizer:
             return cls(spec, max_length=max_length, pad_id=pad_id)
         except Exception:  # unreadable, or tokenizers refuses the rest (it raises plain Exception)
             return None
+
+    def word_ids(self, word: str) -> tuple[int, ...]:
+        return self._cached(word) if len(word) <= CACHED_WORD_CHARS else self._segment(word)
 
     def _segment(self, word: str) -> tuple[int, ...]:
         """Ids of one pre-tokenised word: the best-scoring segmentation into pieces (Viterbi)."""

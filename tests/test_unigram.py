@@ -44,6 +44,7 @@ HOSTILE = [
     "🤖 Emoji 😀👍🏽 中文字符测试 العربية עברית ﬁ ① ＦＵＬＬ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 \U0010ffff",
     "\u2581 Metazeichen \u2581\u2581x",
     "Wort " * 700,  # truncated to 512 tokens
+    "Donaudampfschifffahrtsgesellschaft" * 600,  # one word of 20,400 characters
     "<s>" * 600,
 ]
 
@@ -121,6 +122,11 @@ def test_ids_and_template(compact: UnigramTokenizer) -> None:
     assert compact.encode("\U000f0000\u0e80\U00020000") == [0, compact.ids["▁"], compact.unk_id, 2]  # one fused <unk>
     assert compact.encode("<mask>") == [0, 250001, 2]
     assert len(compact.encode("Wort " * 700)) == MAX_LENGTH
+    misses = compact._cached.cache_info().misses
+    compact.encode("Donaudampfschifffahrtsgesellschaft" * 3)  # 102 characters: segmented, not cached
+    assert compact._cached.cache_info().misses == misses
+    compact.encode("Zwischenlagerungsgenehmigungsverfahrensordnung")  # 46: goes through the cache
+    assert compact._cached.cache_info().misses == misses + 1
     ids, masks = compact.batch(["Kreis", "Kreis Unna Bergkamen"])
     assert len(ids[0]) == len(ids[1]) and ids[0][-1] == PAD_ID and masks[0][-1] == 0 and all(masks[1])
 
