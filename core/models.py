@@ -46,6 +46,17 @@ class PageSpan:
 
 
 @dataclass(frozen=True)
+class OcrPage:
+    """Page ``page`` (1-based) was read by OCR (Tesseract): its mean word ``confidence`` (0-100) and the
+    ``seconds`` it took; ``flagged`` when the confidence lies under the floor set at ingest."""
+
+    page: int
+    confidence: float
+    seconds: float = 0.0
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
 class Heading:
     """A heading of ``level`` (1 = top) that starts at offset ``start`` of the document text."""
 
@@ -78,6 +89,7 @@ class Document:
     headings: tuple[Heading, ...] = ()
     source_name: str | None = None
     warnings: tuple[str, ...] = ()
+    ocr_pages: tuple[OcrPage, ...] = ()  # the pages whose text OCR read, in page order
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page that contains ``offset``, or None for documents without pages."""
@@ -126,6 +138,7 @@ class Passage:
     page: int | None = None
     heading_path: tuple[str, ...] = ()
     annotations: Annotations = field(default_factory=Annotations)
+    ocr: OcrPage | None = None  # its page was read by OCR (``seconds`` is not kept with a passage)
 
 
 @dataclass(frozen=True)

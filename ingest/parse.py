@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import Literal
 
 from core.errors import ParseError
 from core.ids import content_hash
 from core.models import Document, FileStatus
 from ingest.decode import GZIP_MAGIC, gunzip
+from ingest.ocr import OcrOptions
 from ingest.parse_html import parse_html
 from ingest.parse_pdf import parse_pdf
 from ingest.parse_text import parse_text
@@ -91,11 +93,16 @@ def parse_bytes(
     content_type: str | None = None,
     url: str | None = None,
     source_name: str | None = None,
+    ocr: OcrOptions | None = None,
+    ocr_budget_s: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Document:
     """Parse the bytes of one file or response into a Document (or raise ParseError with a status).
 
     ``suffix_hint`` is the file's or URL path's suffix (".pdf"), ``content_type`` the HTTP header;
-    both are hints only. The document's ``content_hash`` is that of ``raw`` as given, so an unchanged
+    both are hints only. ``ocr``, ``ocr_budget_s`` and ``progress`` go to ``parse_pdf`` (OCR of
+    scanned and garbled pages; without ``ocr`` no page is read by OCR).
+    The document's ``content_hash`` is that of ``raw`` as given, so an unchanged
     download is recognised whatever its transfer encoding.
     """
     if not raw.strip():
@@ -118,7 +125,16 @@ def parse_bytes(
         notes.append(f"announced as {hinted} but the bytes are a PDF")
 
     if kind == "pdf":
-        doc = parse_pdf(data, source, doc_id=doc_id, url=url, source_name=source_name)
+        doc = parse_pdf(
+            data,
+            source,
+            doc_id=doc_id,
+            url=url,
+            source_name=source_name,
+            ocr=ocr,
+            ocr_budget_s=ocr_budget_s,
+            progress=progress,
+        )
     elif kind == "html":
         doc = parse_html(data, source, doc_id=doc_id, url=url, source_name=source_name, charset=charset)
     else:

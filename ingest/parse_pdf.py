@@ -21,20 +21,21 @@ import re
 import time
 import unicodedata
 import warnings as pywarnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from io import BytesIO
 from typing import Any
 
 from core.errors import ParseError
 from core.ids import content_hash
-from core.models import Document, FileStatus, PageSpan
+from core.models import Document, FileStatus, OcrPage, PageSpan
 from ingest.dates import pdf_date, text_date
 from ingest.doctype import classify_doc_type
 from ingest.language import detect_language
 from ingest.normalize import dehyphenate, is_page_number, normalize_text, strip_running_lines
+from ingest.ocr import OcrOptions, Tesseract, render_page
 from ingest.pdf_layout import Char, interleaved, reading_order
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ class _Extraction:
     pages: list[str]
     page_count: int
     image_pages: int = 0
+    page_images: list[bool] = field(default_factory=list)  # per page read: does it draw an image
+    page_map: list[tuple[int, int]] = field(default_factory=list)  # per page: (glyphs sampled, unmapped)
     reordered_pages: list[int] = field(default_factory=list)  # read column by column (``pdf_layout``)
     map_error_ratio: float = 0.0
     metadata: dict[str, str] = field(default_factory=dict)
@@ -178,17 +181,25 @@ def _with_pdfium(raw: bytes, max_pages: int, deadline: float | None) -> _Extract
                 if reordered is not None:
                     result.reordered_pages.append(index + 1)
                 count = textpage.count_chars()
+                page_sampled = page_errors = 0
                 for char_index in range(0, count, max(1, count // MAP_ERROR_SAMPLE)):
-                    sampled += 1
-                    errors += bool(pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, char_index))
-                if any(True for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3)):
-                    result.image_pages += 1
+                    page_sampled += 1
+                    page_errors += bool(pdfium_c.FPDFText_HasUnicodeMapError(textpage.raw, char_index))
+                sampled, errors = sampled + page_sampled, errors + page_errors
+                result.page_map.append((page_sampled, page_errors))
+                has_image = any(True for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=3))
+                result.page_images.append(has_image)
                 textpage.close()
                 page.close()
             except pdfium.PdfiumError as err:
+                for values in (result.pages, result.page_map, result.page_images):
+                    del values[index:]  # a page fails as a whole
                 result.pages.append("")
+                result.page_map.append((0, 0))
+                result.page_images.append(False)
                 result.warnings.append(f"pdfium: page {index + 1} unreadable ({err})")
         result.map_error_ratio = errors / sampled if sampled else 0.0
+        result.image_pages = sum(result.page_images)
         if result.reordered_pages:
             result.warnings.append(
                 f"pdfium: {len(result.reordered_pages)} page(s) read column by column, because the file draws "
@@ -285,11 +296,16 @@ def _with_pypdf(raw: bytes, max_pages: int, deadline: float | None) -> _Extracti
             break
         try:
             page = reader.pages[index]
-            result.pages.append(page.extract_text() or "")
-            result.image_pages += _pypdf_has_images(page)
+            text = page.extract_text() or ""
+            has_image = _pypdf_has_images(page)
+            result.pages.append(text)
+            result.page_images.append(has_image)
         except Exception as err:
             result.pages.append("")
+            result.page_images.append(False)
             result.warnings.append(f"pypdf: page {index + 1} unreadable ({type(err).__name__}: {err})")
+    result.image_pages = sum(result.page_images)
+    result.page_map = [(0, 0)] * len(result.pages)
     return result
 
 
@@ -333,6 +349,132 @@ def _read(raw: bytes, max_pages: int, deadline: float | None) -> tuple[_Extracti
             seen.add(message)
             notes.append(message[:300])
     return best, notes
+
+
+SCANNED = "no text layer"
+GARBLED_LAYER = "garbled text layer"
+
+
+def select_ocr_pages(
+    pages: list[str], page_images: list[bool], page_map: list[tuple[int, int]]
+) -> list[tuple[int, str]]:
+    """The pages (0-based) OCR should read, each with why: a page that draws an image and has fewer
+    than ``OCR_LETTERS_PER_PAGE`` letters of text is a scan; a page whose own text layer scores
+    ``GARBLED_SCORE`` or more (``garble_score`` with the page's share of unmapped glyphs) is garbage.
+    Every other page keeps its text layer, so a mixed report loses none of its digital pages."""
+    selected = []
+    for index, text in enumerate(pages):
+        letters = len(_LETTER.findall(text))
+        sampled, unmapped = page_map[index] if index < len(page_map) else (0, 0)
+        if letters < OCR_LETTERS_PER_PAGE:
+            if index < len(page_images) and page_images[index]:
+                selected.append((index, SCANNED))
+        elif garble_score(text, unmapped / sampled if sampled else 0.0) >= GARBLED_SCORE:
+            selected.append((index, GARBLED_LAYER))
+    return selected
+
+
+@dataclass(frozen=True)
+class _OcrResult:
+    extraction: _Extraction  # the pages with what OCR read put in
+    pages: tuple[OcrPage, ...]  # the pages whose text now comes from OCR
+    tried: int  # pages OCR read (its text may have lost against the text layer)
+    notes: tuple[str, ...]
+
+
+def _run_ocr(
+    raw: bytes,
+    best: _Extraction,
+    wanted: list[tuple[int, str]],
+    options: OcrOptions,
+    deadline: float | None,
+    progress: Callable[[int, int], None] | None,
+) -> _OcrResult | str:
+    """Read the ``wanted`` pages with Tesseract, page by page, until the page cap or the deadline;
+    the reason as a string when OCR is not available."""
+    import pypdfium2 as pdfium
+
+    engine = Tesseract.open(options)
+    if isinstance(engine, str):
+        return engine
+    try:
+        pdf = pdfium.PdfDocument(raw)
+    except pdfium.PdfiumError as err:
+        engine.close()
+        return f"OCR impossible: PDFium cannot render the file ({err})"
+    pages, page_images, page_map = list(best.pages), list(best.page_images), list(best.page_map)
+    done: list[OcrPage] = []
+    notes: list[str] = []
+    tried = 0
+    todo = wanted[: options.max_pages]
+    if len(wanted) > len(todo):
+        skipped = [i + 1 for i, _ in wanted[len(todo) :]]
+        notes.append(
+            f"OCR page cap FOERDERSUCHE_OCR_MAX_PAGES={options.max_pages} reached: pages {_page_list(skipped)} not read"
+        )
+    started = time.monotonic()
+    try:
+        for position, (index, why) in enumerate(todo):
+            now = time.monotonic()
+            per_page = (now - started) / position if position else 0.0
+            if deadline is not None and now + per_page > deadline:
+                rest = [i + 1 for i, _ in todo[position:]]
+                notes.append(
+                    f"OCR stopped at the parse time limit after {position} of {len(todo)} pages: pages "
+                    f"{_page_list(rest)} not read (FOERDERSUCHE_PARSE_TIMEOUT_S)"
+                )
+                break
+            image, dpi = render_page(pdf, index, options.dpi)
+            read = engine.read(image, dpi)
+            tried += 1
+            if progress is not None:
+                progress(position + 1, len(todo))
+            if read.timed_out:
+                notes.append(
+                    f"OCR of page {index + 1} exceeded FOERDERSUCHE_OCR_PAGE_TIMEOUT_S={options.page_timeout_s:g}"
+                )
+                continue
+            text = read.text.replace("\f", "").strip()
+            letters = len(_LETTER.findall(text))
+            if why == SCANNED:
+                better = letters > len(_LETTER.findall(pages[index]))
+            else:
+                better = letters >= OCR_LETTERS_PER_PAGE and garble_score(text) < GARBLED_SCORE
+            if not better:
+                continue
+            pages[index] = text
+            page_images[index] = False
+            page_map[index] = (0, 0)
+            confidence = round(read.confidence, 1)
+            done.append(OcrPage(index + 1, confidence, round(read.seconds, 3), confidence < options.min_confidence))
+    finally:
+        pdf.close()
+        engine.close()
+    seconds = time.monotonic() - started
+    if done:
+        mean = sum(p.confidence for p in done) / len(done)
+        notes.insert(
+            0,
+            f"OCR (Tesseract {options.languages}, {options.dpi} dpi): text of page(s) "
+            f"{_page_list([p.page for p in done])} read from the image, mean word confidence {mean:.0f} %, "
+            f"{tried / seconds if seconds else 0.0:.2f} pages/s",
+        )
+    flagged = [p for p in done if p.flagged]
+    if flagged:
+        notes.append(
+            f"OCR confidence under {options.min_confidence:g} % on page(s) "
+            + ", ".join(f"{p.page} ({p.confidence:.0f} %)" for p in flagged)
+        )
+    sampled = sum(n for n, _ in page_map)
+    extraction = replace(
+        best,
+        pages=pages,
+        page_images=page_images,
+        page_map=page_map,
+        image_pages=sum(page_images),
+        map_error_ratio=sum(e for _, e in page_map) / sampled if sampled else 0.0,
+    )
+    return _OcrResult(extraction, tuple(done), tried, tuple(notes))
 
 
 def _clean_pages(pages: list[str]) -> list[str]:
@@ -386,25 +528,55 @@ def parse_pdf(
     source_name: str | None = None,
     max_pages: int = MAX_PAGES,
     time_budget_s: float | None = None,
+    ocr: OcrOptions | None = None,
+    ocr_budget_s: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Document:
     """Parse a PDF; raises ParseError with ENCRYPTED, NEEDS_OCR, GARBLED, EMPTY or FAILED.
 
     At most ``max_pages`` pages are read. ``time_budget_s`` (off by default, so that the result
     depends only on the input) stops reading further pages once spent; the document is then partial
     and says so in its warnings.
+
+    With ``ocr`` options, the pages ``select_ocr_pages`` picks are read by Tesseract (``ingest.ocr``)
+    before the checks below, so a scan or a garbled layer becomes text where OCR reads it; OCR stops
+    at ``ocr_budget_s`` seconds after the call, and ``progress(done, total)`` follows it page by page.
+    Without ``ocr`` (or without Tesseract) such files keep their status, and the reason says why OCR
+    did not run.
     """
-    deadline = time.monotonic() + time_budget_s if time_budget_s else None
+    started = time.monotonic()
+    deadline = started + time_budget_s if time_budget_s else None
+    ocr_deadline = started + ocr_budget_s if ocr_budget_s else deadline
     best, notes = _read(raw, max_pages, deadline)
     if best.page_count > len(best.pages):
         notes.append(f"read {len(best.pages)} of {best.page_count} pages")
-    letters = best.letters
-    pages_read = max(1, len(best.pages))
     if best.page_count == 0:
         raise ParseError(FileStatus.EMPTY, "the PDF has no pages")
+    ocr_pages: tuple[OcrPage, ...] = ()
+    no_ocr = ""  # why the wanted pages were not read, for the reason of a file that needs them
+    wanted = select_ocr_pages(best.pages, best.page_images, best.page_map)
+    if wanted:
+        outcome = "" if ocr is None else _run_ocr(raw, best, wanted, ocr, ocr_deadline, progress)
+        if isinstance(outcome, str):
+            no_ocr = f"; {outcome}" if outcome else ""
+        else:
+            best, ocr_pages = outcome.extraction, outcome.pages
+            notes.extend(outcome.notes)
+            if outcome.tried and not ocr_pages:
+                no_ocr = f"; OCR read no usable text on {outcome.tried} page(s)"
+    letters = best.letters
+    pages_read = max(1, len(best.pages))
     if letters < OCR_LETTERS_PER_PAGE * pages_read and best.image_pages * 2 >= pages_read and best.image_pages:
         raise ParseError(
             FileStatus.NEEDS_OCR,
-            f"needs OCR: {best.image_pages} of {pages_read} pages are images, {letters} letters of text in all",
+            f"needs OCR: {best.image_pages} of {pages_read} pages are images, {letters} letters of text in all"
+            + no_ocr,
+        )
+    if letters < OCR_LETTERS_PER_PAGE * pages_read and ocr_pages:
+        mean = sum(p.confidence for p in ocr_pages) / len(ocr_pages)
+        raise ParseError(
+            FileStatus.NEEDS_OCR,
+            f"needs OCR: OCR read only {letters} letters on {pages_read} page(s) (mean word confidence {mean:.0f} %)",
         )
     if letters == 0:
         raise ParseError(FileStatus.EMPTY, f"no text and no images on {pages_read} page(s)")
@@ -413,7 +585,7 @@ def parse_pdf(
         raise ParseError(
             FileStatus.GARBLED,
             f"garbled text layer ({best.engine}): garble score {score:.2f} "
-            "(unmapped glyphs, control/private-use characters or implausible letters)",
+            "(unmapped glyphs, control/private-use characters or implausible letters)" + no_ocr,
         )
 
     pages = _clean_pages(best.pages)
@@ -422,7 +594,7 @@ def parse_pdf(
         raise ParseError(FileStatus.EMPTY, "no text left after removing running headers and page numbers")
     images_only = sum(1 for page in pages if not page)
     if images_only and best.image_pages:
-        notes.append(f"{images_only} page(s) without text (may need OCR)")
+        notes.append(f"{images_only} page(s) without text (may need OCR){no_ocr}")
     title = _title(best.metadata, pages, source)
     found_date = (
         pdf_date(best.metadata.get("CreationDate")) or pdf_date(best.metadata.get("ModDate")) or text_date(text[:3000])
@@ -441,4 +613,5 @@ def parse_pdf(
         pages=spans,
         source_name=source_name,
         warnings=tuple(notes),
+        ocr_pages=ocr_pages,
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.errors import QueryError
-from core.models import Amount, Annotations, DocInfo, DocType, Passage
+from core.models import Amount, Annotations, DocInfo, DocType, OcrPage, Passage
 from core.store.base import SearchFilter
 
 # Payload fields with an index, by kind. Keyword indexes serve filters and facets.
@@ -111,6 +111,7 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
         "char_end": passage.char_end,
         "page": passage.page,
         "heading_path": list(passage.heading_path),
+        "ocr": None if passage.ocr is None else {"confidence": passage.ocr.confidence, "flagged": passage.ocr.flagged},
         "places": list(ann.places),
         "place_keys": list(ann.place_keys),
         **place_code_payload(ann.place_keys),
@@ -131,6 +132,15 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
         "near_duplicate_of": doc.near_duplicate_of,
         "also_published_at": list(doc.also_published_at),
     }
+
+
+def _ocr_of(payload: dict[str, Any]) -> OcrPage | None:
+    """The OCR mark of a passage's page (``payload["ocr"]``); None for a text layer or a payload
+    written before OCR existed."""
+    ocr = payload.get("ocr")
+    if not ocr or payload.get("page") is None:
+        return None
+    return OcrPage(page=int(payload["page"]), confidence=float(ocr["confidence"]), flagged=bool(ocr["flagged"]))
 
 
 def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
@@ -154,6 +164,7 @@ def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
         page=payload.get("page"),
         heading_path=tuple(payload.get("heading_path") or ()),
         annotations=ann,
+        ocr=_ocr_of(payload),
     )
     doc = DocInfo(
         doc_id=payload["doc_id"],

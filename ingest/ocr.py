@@ -1,0 +1,158 @@
+"""Text from page images: Tesseract 5 with its German model, one page at a time.
+
+    PDF page --PDFium render (greyscale, ``dpi``)--> image --Tesseract (tesserocr, in process)--> text,
+                                                                          mean word confidence
+
+The binding is tesserocr: it keeps one Tesseract instance (and its loaded model) for all pages of a
+file, where pytesseract starts a ``tesseract`` process per page; on this machine that made tesserocr
+3-4 times faster at the same character error rate (``evaluation/reports/ocr.md``). Its wheel brings
+the engine; the language models come from Debian's ``tesseract-ocr-deu`` (``/usr/share/tesseract-ocr``)
+or ``ocr_tessdata_dir``. Tesseract's automatic page segmentation finds the text blocks and lines of a
+slightly skewed scan by itself.
+
+Nothing here decides which pages are read (``ingest.parse_pdf`` does), and nothing raises for a
+missing engine: ``Tesseract.open`` returns the reason as a value, and the parser keeps the file's
+``needs_ocr`` status with it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Where Debian (and most distributions) put the models; TESSDATA_PREFIX comes first.
+TESSDATA_CANDIDATES = (
+    Path("/usr/share/tesseract-ocr/5/tessdata"),
+    Path("/usr/share/tesseract-ocr/4.00/tessdata"),
+    Path("/usr/share/tessdata"),
+    Path("/usr/local/share/tessdata"),
+)
+# A page image larger than this is rendered at a lower resolution (an A0 plan at 200 dpi would be
+# 70 million pixels, a quarter of the worker's memory limit in Tesseract's copies).
+MAX_PIXELS = 25_000_000
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """What the parser may do with OCR (from ``core.settings.Settings``, passed to the parse workers)."""
+
+    enabled: bool = True
+    languages: str = "deu"
+    dpi: int = 200
+    page_timeout_s: float = 30.0
+    max_pages: int = 100
+    min_confidence: float = 60.0
+    tessdata_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OcrOptions:
+        return cls(
+            enabled=settings.ocr_enabled,
+            languages=settings.ocr_languages,
+            dpi=settings.ocr_dpi,
+            page_timeout_s=settings.ocr_page_timeout_s,
+            max_pages=settings.ocr_max_pages,
+            min_confidence=settings.ocr_min_confidence,
+            tessdata_dir=settings.ocr_tessdata_dir,
+        )
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What Tesseract read on one page; ``confidence`` is the mean of its word confidences (0-100)."""
+
+    text: str
+    confidence: float
+    seconds: float
+    timed_out: bool = False
+
+
+def find_tessdata(options: OcrOptions) -> tuple[Path | None, str | None]:
+    """The directory holding every model of ``options.languages``, or None and why not."""
+    wanted = [lang for lang in options.languages.split("+") if lang]
+    if options.tessdata_dir is not None:
+        candidates = [options.tessdata_dir]
+    else:
+        prefix = os.environ.get("TESSDATA_PREFIX")
+        candidates = ([Path(prefix)] if prefix else []) + list(TESSDATA_CANDIDATES)
+    for directory in candidates:
+        if all((directory / f"{lang}.traineddata").is_file() for lang in wanted):
+            return directory, None
+    models = ", ".join(f"{lang}.traineddata" for lang in wanted)
+    where = ", ".join(str(c) for c in candidates)
+    return None, (
+        f"Tesseract model {models} not found in {where} (Debian: apt-get install tesseract-ocr tesseract-ocr-deu; "
+        "or set FOERDERSUCHE_OCR_TESSDATA_DIR)"
+    )
+
+
+class Tesseract:
+    """One Tesseract instance for the pages of a file. ``open`` gives it or the reason it cannot."""
+
+    def __init__(self, api: Any, options: OcrOptions) -> None:
+        self._api = api
+        self.options = options
+
+    @classmethod
+    def open(cls, options: OcrOptions) -> Tesseract | str:
+        """A ready engine, or why OCR is not available (a sentence for the file's reason)."""
+        if not options.enabled:
+            return "OCR is switched off (FOERDERSUCHE_OCR_ENABLED=false)"
+        tessdata, missing = find_tessdata(options)
+        if tessdata is None:
+            return f"OCR unavailable: {missing}"
+        try:
+            import tesserocr
+        except ImportError as err:
+            return f"OCR unavailable: the Tesseract binding tesserocr cannot be imported ({err})"
+        try:
+            api = tesserocr.PyTessBaseAPI(path=str(tessdata), lang=options.languages, psm=tesserocr.PSM.AUTO)
+        except RuntimeError as err:
+            return f"OCR unavailable: Tesseract does not start with {options.languages} from {tessdata} ({err})"
+        return cls(api, options)
+
+    def close(self) -> None:
+        self._api.End()
+
+    def __enter__(self) -> Tesseract:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read(self, image: Any, dpi: int) -> PageText:
+        """Recognise one page image (a PIL image) scanned or rendered at ``dpi``."""
+        started = time.monotonic()
+        api = self._api
+        api.SetImage(image)
+        api.SetSourceResolution(dpi)
+        finished = api.Recognize(timeout=max(1, round(self.options.page_timeout_s * 1000)))
+        if not finished:
+            api.Clear()
+            return PageText("", 0.0, time.monotonic() - started, timed_out=True)
+        text = api.GetUTF8Text()
+        confidences = [c for c in api.AllWordConfidences() if c >= 0]
+        confidence = sum(confidences) / len(confidences) if confidences else 0.0
+        api.Clear()
+        return PageText(text, confidence, time.monotonic() - started)
+
+
+def render_page(pdf: Any, index: int, dpi: int) -> tuple[Any, int]:
+    """Page ``index`` of a pypdfium2 ``PdfDocument`` as a greyscale PIL image, and the resolution it
+    was rendered at (lower than ``dpi`` for pages too large for ``MAX_PIXELS``)."""
+    page = pdf[index]
+    try:
+        width_pt, height_pt = page.get_size()
+        pixels = (width_pt * dpi / 72) * (height_pt * dpi / 72)
+        if pixels > MAX_PIXELS:
+            dpi = max(50, int(dpi * (MAX_PIXELS / pixels) ** 0.5))
+        bitmap = page.render(scale=dpi / 72, grayscale=True, may_draw_forms=True)
+        try:
+            return bitmap.to_pil().copy(), dpi  # a copy: the PIL view shares the bitmap's buffer
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
