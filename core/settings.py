@@ -85,6 +85,34 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(default=60.0, description="Per-file parse time limit (seconds).")
     parse_memory_mb: int = Field(default=2048, description="Per-file parse memory limit (MiB).")
 
+    # --- OCR of scanned PDF pages (README "Scanned PDFs (OCR)")
+    ocr_enabled: bool = Field(
+        default=True,
+        description="Read PDF pages without a usable text layer (scans) and pages with a garbled text layer by OCR "
+        "(Tesseract); off = such files stay `needs_ocr` / `garbled`.",
+    )
+    ocr_languages: str = Field(default="deu", description="Tesseract language models, joined by `+` (e.g. `deu+eng`).")
+    ocr_dpi: int = Field(
+        default=200, ge=72, le=600, description="Resolution at which PDF pages are rendered for OCR (dots per inch)."
+    )
+    ocr_page_timeout_s: float = Field(
+        default=30.0, gt=0, description="Time limit for the OCR of one page (seconds); a page over it stays unread."
+    )
+    ocr_max_pages: int = Field(
+        default=100, ge=1, description="At most this many pages of one file are read by OCR; the rest stay unread."
+    )
+    ocr_min_confidence: float = Field(
+        default=60.0,
+        ge=0,
+        le=100,
+        description="Pages whose mean OCR word confidence (0-100) lies under this are indexed but flagged.",
+    )
+    ocr_tessdata_dir: Path | None = Field(
+        default=None,
+        description="Directory of Tesseract's language models; unset = `TESSDATA_PREFIX` or Debian's "
+        "`/usr/share/tesseract-ocr/5/tessdata`.",
+    )
+
     min_free_disk_mb: int = Field(
         default=128,
         ge=0,

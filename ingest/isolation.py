@@ -14,6 +14,9 @@
   imports) is paid per worker, not per file. Each worker is recycled after ``max_tasks_per_worker``
   files to bound slow leaks in the native libraries.
 - Files larger than ``max_file_bytes`` are SKIPPED from their size alone, without being read.
+- OCR of scanned PDF pages (``ocr`` options) runs in the worker too, under the same limits: it stops
+  at ``OCR_BUDGET_SHARE`` of ``timeout_s`` (the document keeps the pages read, its warnings name the
+  rest), and the worker reports each page it read (``on_progress(job, done, total)`` in the parent).
 
 Results come back as values: a ``Document``, or a ``ParseError`` carrying status and reason.
 """
@@ -27,7 +30,7 @@ import multiprocessing.connection
 import signal
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,6 +40,7 @@ from typing import Any, NamedTuple
 
 from core.errors import ParseError
 from core.models import Document, FileStatus
+from ingest.ocr import OcrOptions
 
 ParseOutcome = Document | ParseError
 
@@ -45,6 +49,9 @@ STARTUP_TIMEOUT_S = 120.0
 # Consecutive workers that die before becoming ready, after which the pool gives up.
 MAX_STARTUP_FAILURES = 3
 _KILL_GRACE_S = 2.0
+# OCR stops after this share of a file's time limit, so the pages read are kept instead of the
+# worker being killed at the limit.
+OCR_BUDGET_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -85,12 +92,15 @@ def _warm_up() -> None:
     import pypdfium2  # noqa: F401
     import trafilatura  # noqa: F401
 
+    with contextlib.suppress(ImportError):  # OCR's binding; its absence is reported per file
+        import tesserocr  # noqa: F401
+
     from ingest.language import detect_language
 
     detect_language("Die Stadt fördert Vereine und Initiativen im Ruhrgebiet mit neuen Mitteln.")
 
 
-def _worker_main(conn: Connection, memory_mb: int, max_file_bytes: int) -> None:
+def _worker_main(conn: Connection, memory_mb: int, max_file_bytes: int, ocr: OcrOptions | None = None) -> None:
     """The worker process: set limits, import the parsers, then serve jobs until told to stop."""
     # Entry point of its own process: keep library log records (pypdf, trafilatura) off stderr; the
     # parsers collect what matters into the document's warnings.
@@ -109,6 +119,11 @@ def _worker_main(conn: Connection, memory_mb: int, max_file_bytes: int) -> None:
             return
         if job is None:
             return
+        job, timeout_s = job
+
+        def progress(done: int, total: int) -> None:
+            conn.send(("progress", (done, total), False))
+
         try:
             # Re-checked here: the file may have grown since the parent looked.
             with open(job.path, "rb") as handle:
@@ -124,6 +139,9 @@ def _worker_main(conn: Connection, memory_mb: int, max_file_bytes: int) -> None:
                 content_type=job.content_type,
                 url=job.url,
                 source_name=job.source_name,
+                ocr=ocr,
+                ocr_budget_s=timeout_s * OCR_BUDGET_SHARE,
+                progress=progress,
             )
             conn.send(("ok", doc, False))
         except ParseError as err:
@@ -179,6 +197,8 @@ class ParserPool:
         memory_mb: int = 2048,
         max_file_bytes: int = 50_000_000,
         max_tasks_per_worker: int = 500,
+        ocr: OcrOptions | None = None,
+        on_progress: Callable[[ParseJob, int, int], None] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -187,6 +207,8 @@ class ParserPool:
         self.memory_mb = memory_mb
         self.max_file_bytes = max_file_bytes
         self.max_tasks_per_worker = max_tasks_per_worker
+        self.ocr = ocr
+        self.on_progress = on_progress  # (job, pages done, pages to do) while a worker runs OCR
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
         self._startup_failures = 0
@@ -200,6 +222,7 @@ class ParserPool:
             timeout_s=settings.parse_timeout_s,
             memory_mb=settings.parse_memory_mb,
             max_file_bytes=settings.max_file_bytes,
+            ocr=OcrOptions.from_settings(settings),
         )
 
     def __enter__(self) -> ParserPool:
@@ -214,7 +237,7 @@ class ParserPool:
         parent_conn, child_conn = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main,
-            args=(child_conn, self.memory_mb, self.max_file_bytes),
+            args=(child_conn, self.memory_mb, self.max_file_bytes, self.ocr),
             name="foerdersuche-parser",
             daemon=True,
         )
@@ -285,7 +308,7 @@ class ParserPool:
                 idle.sent = time.monotonic()
                 idle.deadline = idle.sent + self.timeout_s
                 try:
-                    idle.conn.send(job)
+                    idle.conn.send((job, self.timeout_s))
                 except OSError:  # the worker died while idle: replace it, retry the job
                     idle.job = None
                     self._retire(idle, kill=True)
@@ -347,6 +370,10 @@ class ParserPool:
             worker.ready = True
             self._startup_failures = 0
             return
+        if kind == "progress":
+            if self.on_progress is not None and worker.job is not None:
+                self.on_progress(worker.job, *payload)
+            return
         job = worker.job
         assert job is not None, "an answer from a worker without a job"
         worker.job = None
@@ -375,6 +402,7 @@ def parse_file_isolated(
     url: str | None = None,
     source_name: str | None = None,
     pool: ParserPool | None = None,
+    ocr: OcrOptions | None = None,
 ) -> ParseOutcome:
     """Parse one file in a worker process; a Document, or a ParseError as a value (never raised).
 
@@ -393,5 +421,5 @@ def parse_file_isolated(
     )
     if pool is not None:
         return pool.parse(job)
-    with ParserPool(workers=1, timeout_s=timeout_s, memory_mb=memory_mb, max_file_bytes=max_file_bytes) as own:
+    with ParserPool(workers=1, timeout_s=timeout_s, memory_mb=memory_mb, max_file_bytes=max_file_bytes, ocr=ocr) as own:
         return own.parse(job)

@@ -17,11 +17,14 @@ missing engine: ``Tesseract.open`` returns the reason as a value, and the parser
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from core.models import OcrPage
 
 # Where Debian (and most distributions) put the models; TESSDATA_PREFIX comes first.
 TESSDATA_CANDIDATES = (
@@ -156,3 +159,52 @@ def render_page(pdf: Any, index: int, dpi: int) -> tuple[Any, int]:
             bitmap.close()
     finally:
         page.close()
+
+
+# --- OCR pages as the registry keeps them and as reports show them
+
+
+def ocr_pages_json(pages: tuple[OcrPage, ...]) -> str | None:
+    """The registry's form of a document's OCR pages: ``[[page, confidence, flagged], ...]``; None
+    for a document without any."""
+    if not pages:
+        return None
+    return json.dumps([[p.page, p.confidence, p.flagged] for p in pages])
+
+
+def ocr_pages_from_json(text: str | None) -> tuple[OcrPage, ...]:
+    if not text:
+        return ()
+    return tuple(OcrPage(int(page), float(conf), flagged=bool(flagged)) for page, conf, flagged in json.loads(text))
+
+
+def ocr_file_summary(pages: tuple[OcrPage, ...]) -> dict[str, object] | None:
+    """One file's OCR in a report: its pages, mean word confidence, flagged pages, seconds."""
+    if not pages:
+        return None
+    seconds = sum(p.seconds for p in pages)
+    return {
+        "pages": [p.page for p in pages],
+        "mean_confidence": round(sum(p.confidence for p in pages) / len(pages), 1),
+        "flagged_pages": [p.page for p in pages if p.flagged],
+        "seconds": round(seconds, 3),
+    }
+
+
+def ocr_run_summary(files: list[tuple[str, tuple[OcrPage, ...]]]) -> dict[str, object]:
+    """A run's (or an index's) OCR: files and pages read, seconds, pages/s (null without timing), and
+    every flagged page with its source and confidence."""
+    pages = [p for _, file_pages in files for p in file_pages]
+    seconds = sum(p.seconds for p in pages)
+    return {
+        "files": sum(1 for _, file_pages in files if file_pages),
+        "pages": len(pages),
+        "seconds": round(seconds, 3),
+        "pages_per_s": round(len(pages) / seconds, 3) if seconds else None,
+        "flagged": [
+            {"source": source, "page": p.page, "confidence": p.confidence}
+            for source, file_pages in files
+            for p in file_pages
+            if p.flagged
+        ],
+    }
