@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader
 
 from api.errors import ApiError
-from api.schemas import SearchParams
+from api.schemas import RegisterParams, SearchParams
 from api.state import AppState
 
 ADMIN_HEADER = "X-API-Key"
@@ -28,6 +28,7 @@ def get_state(request: Request) -> AppState:
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SearchParamsDep = Annotated[SearchParams, Query()]
+RegisterParamsDep = Annotated[RegisterParams, Query()]
 
 
 def require_admin(state: StateDep, key: Annotated[str | None, Depends(_api_key_header)]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from api.schemas import ExportResponse, ExportRow
@@ -35,6 +36,15 @@ def to_csv(rows: list[ExportRow]) -> bytes:
     for row in rows:
         data = row.model_dump()
         writer.writerow([_cell(data[c]) for c in EXPORT_COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def csv_text(rows: Iterable[list[str]]) -> bytes:
+    """Rows (header first) as CSV for spreadsheets: UTF-8 with BOM, formula-looking cells defused."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from api import admin, documents, export, search_view
-from api.deps import AdminDep, SearchParamsDep, StateDep
+from api import admin, documents, export, register_view, search_view
+from api.deps import AdminDep, RegisterParamsDep, SearchParamsDep, StateDep
 from api.documents import DOC_ID_PATTERN
 from api.errors import ApiError
 from api.schemas import (
@@ -16,10 +16,13 @@ from api.schemas import (
     DocumentOut,
     ErrorBody,
     ExportResponse,
+    FactsResponse,
     GlobalFacetsResponse,
     HealthOut,
     IngestRequest,
     JobOut,
+    ProjectDetailOut,
+    ProjectsResponse,
     ReadyOut,
     SearchResponse,
     SourcesResponse,
@@ -40,6 +43,7 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 DocId = Annotated[str, Path(pattern=DOC_ID_PATTERN, max_length=16, description="Document id (16 hex digits).")]
+ProjectId = Annotated[str, Path(pattern=r"^p-[0-9a-f]{10}$", max_length=12, description="Project id.")]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", max_length=32, description="Job id (32 hex digits).")]
 
 router = APIRouter(responses=COMMON_ERRORS)
@@ -94,6 +98,57 @@ def facets(state: StateDep) -> GlobalFacetsResponse:
 
 
 # ----------------------------------------------------------------------------- documents
+
+
+@router.get("/facts", tags=["register"], response_model=FactsResponse, summary="Funding facts, cited, with sums")
+def facts(state: StateDep, params: RegisterParamsDep) -> FactsResponse:
+    return register_view.facts(state, params)
+
+
+@router.get(
+    "/facts.csv",
+    tags=["register"],
+    response_class=Response,
+    summary="Funding facts as CSV",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def facts_csv(state: StateDep, params: RegisterParamsDep) -> Response:
+    from search.register import facts_csv_rows
+
+    body = export.csv_text(facts_csv_rows(register_view.facts_rows(state, params)))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="foerderangaben.csv"'},
+    )
+
+
+@router.get("/projects", tags=["register"], response_model=ProjectsResponse, summary="Projects linked across documents")
+def projects(state: StateDep, params: RegisterParamsDep) -> ProjectsResponse:
+    return register_view.projects(state, params)
+
+
+@router.get(
+    "/projects.csv",
+    tags=["register"],
+    response_class=Response,
+    summary="Projects as CSV",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def projects_csv(state: StateDep, params: RegisterParamsDep) -> Response:
+    from search.register import projects_csv_rows
+
+    body = export.csv_text(projects_csv_rows(register_view.projects_rows(state, params)))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="vorhaben.csv"'},
+    )
+
+
+@router.get("/projects/{project_id}", tags=["register"], response_model=ProjectDetailOut, summary="One project")
+def project(state: StateDep, project_id: ProjectId) -> ProjectDetailOut:
+    return register_view.project(state, project_id)
 
 
 @router.get("/documents/{doc_id}", tags=["documents"], response_model=DocumentOut)

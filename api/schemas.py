@@ -374,3 +374,103 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready"]
     checks: dict[str, str]
+
+
+# ----------------------------------------------------------------------------- register (facts, projects)
+
+
+class RegisterParams(BaseModel):
+    """Query parameters of ``/facts`` and ``/projects`` (and of the web page's "Vorhaben" view)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    place: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="Place name or AGS key; a Kreis includes its Gemeinden. Several values: any of them.",
+    )
+    program: list[FilterValue] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Funding program(s), any alias."
+    )
+    doc: str | None = Field(default=None, pattern=r"^[0-9a-f]{16}$", description="Only this document's facts.")
+    q: str | None = Field(default=None, max_length=MAX_FILTER_CHARS, description="Words in the project's names.")
+
+
+class CitationOut(BaseModel):
+    doc_id: str
+    source: str
+    url: str | None
+    title: str | None
+    page: int | None
+    char_start: int
+    char_end: int
+    quote: str
+
+
+class FactOut(BaseModel):
+    fact_id: str
+    eur: float
+    amount_text: str
+    kind: Literal["funding", "cost", "budget", "other"]
+    purpose: str
+    project_id: str | None
+    project: str | None
+    places: list[PlaceOut]
+    programs: list[str]
+    funder: str | None
+    date: str | None
+    doc_date: str | None
+    amount_start: int
+    amount_end: int
+    citation: CitationOut
+
+
+class FactsResponse(BaseModel):
+    facts: list[FactOut]
+    sums: dict[str, dict[str, dict[str, float]]] = Field(
+        description="`by_place` and `by_program`: euros per kind, each distinct amount counted once."
+    )
+
+
+class AmountOut(BaseModel):
+    eur: float
+    kind: str
+    fact_id: str
+
+
+class MentionOut(BaseModel):
+    doc_id: str
+    source: str
+    title: str | None
+    date: str | None
+    page: int | None
+    char_start: int
+    char_end: int
+    name: str
+
+
+class TimelineOut(BaseModel):
+    date: str
+    what: str
+    citation: CitationOut
+
+
+class ProjectOut(BaseModel):
+    project_id: str
+    name: str
+    aliases: list[str]
+    places: list[PlaceOut]
+    programs: list[str]
+    organisations: list[str]
+    amounts: list[AmountOut]
+    status: Literal["planned", "approved", "running", "completed"] | None
+    mentions: list[MentionOut]
+    timeline: list[TimelineOut]
+
+
+class ProjectDetailOut(ProjectOut):
+    facts: list[FactOut]
+
+
+class ProjectsResponse(BaseModel):
+    projects: list[ProjectOut]

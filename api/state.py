@@ -37,6 +37,7 @@ from core.store.base import Store
 from core.store.factory import open_store
 from ingest.reconcile import reconcile
 from search.engine import Mode, Searcher, SearchOptions
+from search.register import Register, build_register
 
 log = logging.getLogger("api")
 
@@ -101,6 +102,8 @@ class AppState:
         self._open_lock = threading.Lock()
         self._last_attempt = 0.0
         self._closed = False
+        self._register: tuple[tuple[int, int, float], Register] | None = None
+        self._register_lock = threading.Lock()
         self.metrics.watch_index(self.snapshot)
 
     # --- lifecycle
@@ -195,6 +198,30 @@ class AppState:
         if self.gazetteer is None:
             raise self.not_ready()
         return self.gazetteer
+
+    def register(self) -> Register:
+        """The register of funding facts and projects, rebuilt when the registry changed since the last
+        call. Documents indexed before the register existed are re-enriched from their raw bytes first
+        (once, in isolated parser workers)."""
+        from core.facts import INTEL_VERSION
+        from ingest.pipeline import pool_parser, refresh_register
+
+        gazetteer = self.require_gazetteer()
+        with self._register_lock, self.registry() as reg:
+            if reg.stale_intel(INTEL_VERSION):
+                with ExitStack() as stack:
+                    if self.parser_factory is not None:
+                        parser = self.parser_factory(self.settings, stack)
+                    else:
+                        from ingest.isolation import ParserPool
+
+                        parser = pool_parser(stack.enter_context(ParserPool.from_settings(self.settings, workers=1)))
+                    done = refresh_register(reg, self.raw, gazetteer, parser)
+                    log.info("register: %d documents re-enriched from raw bytes", done.refreshed)
+            stamp = reg.intel_stamp()
+            if self._register is None or self._register[0] != stamp:
+                self._register = (stamp, build_register(reg.intel_rows(), gazetteer))
+            return self._register[1]
 
     def not_ready(self) -> ApiError:
         reasons = dict(self.problems) or {"app": "still starting"}

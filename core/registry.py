@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS documents (
     dup_state    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_doc_id ON documents(doc_id);
+CREATE TABLE IF NOT EXISTS intel (
+    doc_id   TEXT PRIMARY KEY,
+    version  INTEGER NOT NULL,
+    data     TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id      INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT NOT NULL,
@@ -64,6 +69,20 @@ class SourceRecord:
     deleted: bool
 
 
+@dataclass(frozen=True)
+class IntelRow:
+    """One document's register rows (``data``, JSON of ``core.facts.DocIntel``) and its citation fields."""
+
+    doc_id: str
+    source: str
+    url: str | None
+    title: str | None
+    date: str | None
+    source_name: str | None
+    media_type: str | None
+    data: str
+
+
 class Registry:
     """Thin typed access to the registry database. Not shared between threads."""
 
@@ -75,7 +94,12 @@ class Registry:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         have = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
-        for column, decl in (("date", "TEXT"), ("signature", "BLOB"), ("dup_state", "TEXT NOT NULL DEFAULT ''")):
+        for column, decl in (
+            ("date", "TEXT"),
+            ("signature", "BLOB"),
+            ("dup_state", "TEXT NOT NULL DEFAULT ''"),
+            ("ocr", "TEXT"),  # the pages OCR read, ``ingest.ocr.ocr_pages_json``
+        ):
             if column not in have:  # registries written by an older version
                 self._db.execute(f"ALTER TABLE documents ADD COLUMN {column} {decl}")
 
@@ -171,6 +195,19 @@ class Registry:
         )
         return [(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in rows]
 
+    def set_ocr(self, source: str, pages: str | None) -> None:
+        """Remember which pages of an indexed source OCR read (JSON), or that none did (None)."""
+        with self._db:
+            self._db.execute("UPDATE documents SET ocr = ? WHERE source = ?", (pages, source))
+
+    def ocr_pages(self) -> list[tuple[str, str]]:
+        """(source, OCR pages as JSON) of every live indexed source with pages read by OCR."""
+        rows = self._db.execute(
+            "SELECT source, ocr FROM documents WHERE deleted = 0 AND status = 'indexed' AND ocr IS NOT NULL "
+            "ORDER BY source"
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def set_dup_state(self, doc_id: str, state: str) -> None:
         with self._db:
             self._db.execute("UPDATE documents SET dup_state = ? WHERE doc_id = ? AND deleted = 0", (state, doc_id))
@@ -191,6 +228,53 @@ class Registry:
                 "UPDATE documents SET deleted = 1, passages = 0, reason = ?, updated_at = ? WHERE source = ?",
                 (reason, time.time(), source),
             )
+            self._db.execute(
+                "DELETE FROM intel WHERE doc_id IN (SELECT doc_id FROM documents WHERE source = ?) "
+                "AND doc_id NOT IN (SELECT doc_id FROM documents WHERE deleted = 0 AND passages > 0)",
+                (source,),
+            )
+
+    # --- the register (funding facts and project mentions per document, as JSON; see core.facts)
+
+    def put_intel(self, doc_id: str, version: int, data: str) -> None:
+        """Replace what the register holds of ``doc_id``."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO intel (doc_id, version, data) VALUES (?, ?, ?) "
+                "ON CONFLICT(doc_id) DO UPDATE SET version = excluded.version, data = excluded.data",
+                (doc_id, version, data),
+            )
+
+    def delete_intel(self, doc_id: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM intel WHERE doc_id = ?", (doc_id,))
+
+    def intel_rows(self) -> list[IntelRow]:
+        """The register rows of every live indexed document, with what a citation needs."""
+        rows = self._db.execute(
+            "SELECT d.doc_id, d.source, d.url, d.title, d.date, d.source_name, d.media_type, i.data "
+            "FROM documents d JOIN intel i ON i.doc_id = d.doc_id "
+            "WHERE d.deleted = 0 AND d.passages > 0 ORDER BY d.source"
+        )
+        return [IntelRow(*row) for row in rows]
+
+    def intel_stamp(self) -> tuple[int, int, float]:
+        """Changes whenever the register's rows or the documents they belong to change (a cache key)."""
+        row = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM intel), (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM intel), "
+            "(SELECT COALESCE(MAX(updated_at), 0) FROM documents)"
+        ).fetchone()
+        return int(row[0]), int(row[1]), float(row[2])
+
+    def stale_intel(self, version: int) -> list[tuple[str, str, str | None]]:
+        """(source, doc_id, raw_sha256) of live indexed documents whose register rows are missing or
+        were written by older extraction rules than ``version``."""
+        rows = self._db.execute(
+            "SELECT d.source, d.doc_id, d.raw_sha256 FROM documents d LEFT JOIN intel i ON i.doc_id = d.doc_id "
+            "WHERE d.deleted = 0 AND d.passages > 0 AND (i.doc_id IS NULL OR i.version < ?) ORDER BY d.source",
+            (version,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def counts_by_status(self) -> dict[str, int]:
         rows = self._db.execute("SELECT status, COUNT(*) FROM documents WHERE deleted = 0 GROUP BY status")

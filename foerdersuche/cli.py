@@ -20,7 +20,7 @@ from rich.markup import escape
 from core.errors import FoerdersucheError
 from core.models import FileStatus
 from core.settings import Settings
-from foerdersuche import crawl_cmd, eval_cmd, serve_cmd
+from foerdersuche import crawl_cmd, eval_cmd, register_cmd, serve_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
 model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
@@ -60,6 +60,9 @@ def _fail(exc: Exception, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+register_cmd.register(app, settings, _fail)  # facts, projects [show]
+
+
 # ---------------------------------------------------------------- model
 
 
@@ -87,6 +90,7 @@ def ingest(
 ) -> None:
     """Parse, chunk, enrich and index documents into the local index."""
     from foerdersuche.runtime import open_runtime
+    from ingest.ocr import ocr_summary_lines
     from ingest.pipeline import discover
 
     items, skipped = discover(paths)
@@ -105,7 +109,16 @@ def ingest(
                 transient=True,
             ) as progress:
                 task = progress.add_task("Ingest", total=len(items))
-                report = indexer.ingest(items, force=force, on_result=lambda _r: progress.advance(task))
+
+                def ocr_page(job: Any, done: int, total: int) -> None:  # long scans: a line per page
+                    progress.update(task, description=f"Texterkennung {job.source}: Seite {done}/{total}")
+
+                def file_done(_result: Any) -> None:
+                    progress.update(task, advance=1, description="Ingest")
+
+                if rt.parser_pool is not None:
+                    rt.parser_pool.on_progress = ocr_page
+                report = indexer.ingest(items, force=force, on_result=file_done)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
     from ingest.pipeline import IngestReport
@@ -122,6 +135,8 @@ def ingest(
         + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         + f"; {report.passages_written} Passagen geschrieben"
     )
+    for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
+        out.print(escape(line))
     for f in report.files:
         if f.status not in (FileStatus.INDEXED, FileStatus.UNCHANGED):
             out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
@@ -345,6 +360,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Documents and passages in the index, counts per status; per source: documents, last crawl, errors."""
     from foerdersuche.runtime import open_runtime
     from ingest.crawl.status import source_status, status_dict
+    from ingest.ocr import ocr_pages_from_json, ocr_run_summary, ocr_summary_lines
 
     try:
         with open_runtime(settings()) as rt:
@@ -359,6 +375,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "last_ingest": rt.registry.last_run("ingest"),
                 "last_crawl": rt.registry.last_run("crawl"),
                 "sources": status_dict(source_status(rt.registry, rt.settings.data_dir)),
+                "ocr": ocr_run_summary([(s, ocr_pages_from_json(p)) for s, p in rt.registry.ocr_pages()]),
             }
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
@@ -369,6 +386,8 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
     for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
         out.print(f"  {st:10} {n}")
+    for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
+        out.print(escape(line))
     if info["sources"]:
         out.print("Quellen:")
         for line in crawl_cmd.crawl_status_lines(info["sources"]):  # type: ignore[arg-type]

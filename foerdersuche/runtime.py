@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,8 +15,10 @@ from core.registry import Registry
 from core.settings import Settings
 from core.store.base import Store
 from core.store.factory import open_store
-from ingest.pipeline import Indexer
+from ingest.isolation import ParserPool
+from ingest.pipeline import Indexer, RefreshReport
 from search.engine import Searcher, SearchOptions
+from search.register import Register, build_register
 
 
 @dataclass
@@ -27,6 +29,8 @@ class Runtime:
     raw: RawStore
     gazetteer: Gazetteer
     _embedder: Embedder | None = None
+    parser_pool: ParserPool | None = None  # the indexer's parse workers, once it is built
+    last_refresh: RefreshReport | None = None
     _stack: ExitStack = field(default_factory=ExitStack)
 
     @property
@@ -41,6 +45,7 @@ class Runtime:
         from ingest.pipeline import pool_parser
 
         pool = self._stack.enter_context(ParserPool.from_settings(self.settings, workers=1))
+        self.parser_pool = pool
         return Indexer(
             settings=self.settings,
             embedder=self.embedder,
@@ -55,6 +60,11 @@ class Runtime:
     def searcher(self) -> Searcher:
         return Searcher(embedder=self.embedder, store=self.store, gazetteer=self.gazetteer)
 
+    def register(self, on_progress: Callable[[int, int, str], None] | None = None) -> Register:
+        """The register of funding facts and projects (see ``load_register``)."""
+        register, self.last_refresh = _register(self.settings, self.registry, self.raw, self.gazetteer, on_progress)
+        return register
+
     def search_options(self) -> SearchOptions:
         s = self.settings
         return SearchOptions(
@@ -64,6 +74,36 @@ class Runtime:
             prefetch_limit=s.prefetch_limit,
             place_boost=s.place_boost,
         )
+
+
+def _register(
+    settings: Settings,
+    registry: Registry,
+    raw: RawStore,
+    gazetteer: Gazetteer,
+    on_progress: Callable[[int, int, str], None] | None,
+) -> tuple[Register, RefreshReport | None]:
+    from core.facts import INTEL_VERSION
+    from ingest.isolation import ParserPool
+    from ingest.pipeline import pool_parser, refresh_register
+
+    refreshed = None
+    if registry.stale_intel(INTEL_VERSION):
+        with ParserPool.from_settings(settings, workers=1) as pool:
+            refreshed = refresh_register(registry, raw, gazetteer, pool_parser(pool), on_progress)
+    return build_register(registry.intel_rows(), gazetteer), refreshed
+
+
+def load_register(
+    settings: Settings, on_progress: Callable[[int, int, str], None] | None = None
+) -> tuple[Register, Gazetteer, RefreshReport | None]:
+    """The register of ``settings.data_dir`` without opening the index: documents indexed before the
+    register existed (or by older extraction rules) are re-enriched from their kept raw bytes first.
+    Reads only the registry (SQLite, shared safely with a running server) and the raw files."""
+    gazetteer = load_gazetteer()
+    with Registry(settings.registry_path) as registry:
+        register, refreshed = _register(settings, registry, RawStore(settings.raw_dir), gazetteer, on_progress)
+    return register, gazetteer, refreshed
 
 
 @contextmanager

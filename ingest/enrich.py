@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from core.gazetteer import Gazetteer
@@ -82,25 +83,46 @@ def _scale(word: str | None) -> int:
     return 1_000  # Tsd., Tausend, T€
 
 
+@dataclass(frozen=True)
+class AmountSpan:
+    """A money amount at ``text[start:end]``; a range has ``low`` < ``high``, otherwise they are equal."""
+
+    start: int
+    end: int
+    low: float
+    high: float
+
+
+def find_amounts(text: str) -> list[AmountSpan]:
+    """Money amounts in ``text`` with their positions, in text order."""
+    found: list[AmountSpan] = []
+    for m in _AMOUNT.finditer(text):
+        if m.group("z1") is not None:
+            scale2 = m.group("zs2")
+            low = _number(m.group("z1")) * _scale(m.group("zs1") or scale2)
+            high = _number(m.group("z2")) * _scale(scale2)
+        elif m.group("r1") is not None:
+            scale2 = m.group("rs2")
+            low = _number(m.group("r1")) * _scale(m.group("rs1") or scale2)
+            high = _number(m.group("r2")) * _scale(scale2)
+        elif m.group("p") is not None:
+            low = high = _number(m.group("p")) * _scale(m.group("ps"))
+        elif m.group("n") is not None:
+            low = high = _number(m.group("n")) * _scale(m.group("ns"))
+        else:
+            low = high = _WORD_VALUES[m.group("w").lower()] * _scale(m.group("ws"))
+        found.append(AmountSpan(m.start(), m.end(), low, high))
+    return found
+
+
 def extract_amounts(text: str) -> tuple[Amount, ...]:
     """Money amounts in ``text``, normalised to euros; a range yields both ends."""
     found: list[Amount] = []
-    for m in _AMOUNT.finditer(text):
-        whole = m.group()
-        if m.group("z1") is not None:
-            scale2 = m.group("zs2")
-            found.append(Amount(_number(m.group("z1")) * _scale(m.group("zs1") or scale2), whole))
-            found.append(Amount(_number(m.group("z2")) * _scale(scale2), whole))
-        elif m.group("r1") is not None:
-            scale2 = m.group("rs2")
-            found.append(Amount(_number(m.group("r1")) * _scale(m.group("rs1") or scale2), whole))
-            found.append(Amount(_number(m.group("r2")) * _scale(scale2), whole))
-        elif m.group("p") is not None:
-            found.append(Amount(_number(m.group("p")) * _scale(m.group("ps")), whole))
-        elif m.group("n") is not None:
-            found.append(Amount(_number(m.group("n")) * _scale(m.group("ns")), whole))
-        else:
-            found.append(Amount(_WORD_VALUES[m.group("w").lower()] * _scale(m.group("ws")), whole))
+    for a in find_amounts(text):
+        whole = text[a.start : a.end]
+        found.append(Amount(a.low, whole))
+        if a.high != a.low:
+            found.append(Amount(a.high, whole))
     return _unique(found)
 
 
@@ -141,9 +163,9 @@ def _iso_day(year: str, month: str | int, day: str) -> str | None:
         return None
 
 
-def extract_dates(text: str) -> tuple[str, ...]:
-    """Dates in ``text`` as ISO strings: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``."""
-    found: list[str] = []
+def find_dates(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, ISO date) of each date in ``text``; a year range yields both years at its span."""
+    found: list[tuple[int, int, str]] = []
     for m in _DATE.finditer(text):
         if m.group("iy") is not None:
             date = _iso_day(m.group("iy"), m.group("im"), m.group("id"))
@@ -156,13 +178,19 @@ def extract_dates(text: str) -> tuple[str, ...]:
         elif m.group("ry1") is not None:
             first, last = m.group("ry1"), m.group("ry2")
             if int(first) < int(last):
-                found += [first, last]
+                found += [(m.start(), m.end(), first), (m.start(), m.end(), last)]
             continue
         else:
-            date = m.group("cy")
+            found.append((m.start("cy"), m.end("cy"), m.group("cy")))
+            continue
         if date is not None:
-            found.append(date)
-    return _unique(found)
+            found.append((m.start(), m.end(), date))
+    return found
+
+
+def extract_dates(text: str) -> tuple[str, ...]:
+    """Dates in ``text`` as ISO strings: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``."""
+    return _unique(date for _, _, date in find_dates(text))
 
 
 # --- everything together

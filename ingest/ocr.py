@@ -208,3 +208,16 @@ def ocr_run_summary(files: list[tuple[str, tuple[OcrPage, ...]]]) -> dict[str, o
             if p.flagged
         ],
     }
+
+
+def ocr_summary_lines(summary: dict[str, Any]) -> list[str]:
+    """``ocr_run_summary`` as German lines for the terminal (none when OCR read no page)."""
+    if not summary["pages"]:
+        return []
+    speed = f", {summary['seconds']:.1f} s ({summary['pages_per_s']:.2f} Seiten/s)" if summary["pages_per_s"] else ""
+    lines = [f"Texterkennung (OCR): {summary['pages']} Seiten in {summary['files']} Dateien{speed}"]
+    lines += [
+        f"  unsicher: {f['source']}, Seite {f['page']}: Erkennungssicherheit {f['confidence']:.0f} %"
+        for f in summary["flagged"]
+    ]
+    return lines

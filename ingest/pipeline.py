@@ -24,9 +24,10 @@ import numpy as np
 from core.analysis import AnalyserConfig, passage_vector
 from core.embedding import Embedder
 from core.errors import ParseError, StoreError
+from core.facts import INTEL_VERSION, DocIntel, intel_to_json
 from core.gazetteer import Gazetteer
 from core.ids import content_hash, doc_id_for
-from core.models import DocInfo, Document, FileStatus, Passage
+from core.models import DocInfo, Document, FileStatus, OcrPage, Passage
 from core.rawstore import RawStore
 from core.registry import INDEXING, Registry, SourceRecord
 from core.settings import PROJECT_ROOT, Settings
@@ -34,7 +35,9 @@ from core.store.base import IndexPoint, Store
 from ingest.chunk import ChunkOptions, chunk
 from ingest.dedup import DupCandidate, clusters, signature
 from ingest.enrich import annotate
+from ingest.facts import extract_intel
 from ingest.isolation import ParseJob, ParserPool
+from ingest.ocr import ocr_file_summary, ocr_pages_json, ocr_run_summary
 from ingest.parse import parse_bytes
 from ingest.reconcile import ReconcileReport, reconcile
 
@@ -68,6 +71,13 @@ class FileResult:
     passages: int = 0
     doc_id: str | None = None
     title: str | None = None
+    ocr_pages: tuple[OcrPage, ...] = ()  # the pages whose text OCR read (JSON: "ocr", a summary)
+
+
+def _file_dict(f: FileResult) -> dict[str, object]:
+    out = asdict(f)
+    del out["ocr_pages"]
+    return {**out, "status": f.status.value, "ocr": ocr_file_summary(f.ocr_pages)}
 
 
 @dataclass(frozen=True)
@@ -84,10 +94,11 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "files": [{**asdict(f), "status": f.status.value} for f in self.files],
+            "files": [_file_dict(f) for f in self.files],
             "counts": self.counts(),
             "passages_written": self.passages_written,
             "seconds": round(self.seconds, 3),
+            "ocr": ocr_run_summary([(f.source, f.ocr_pages) for f in self.files]),
         }
 
     def to_json(self) -> str:
@@ -141,6 +152,59 @@ def pool_parser(pool: ParserPool) -> Parser:
     return parse
 
 
+def register_rows(doc: Document, gazetteer: Gazetteer) -> DocIntel:
+    """The document's funding facts and project mentions. A failure of the rules costs the document its
+    register rows (logged with the source), never the ingest run or its passages."""
+    try:
+        return extract_intel(doc, gazetteer)
+    except Exception:  # the rules are ours, the text is not: keep the passages whatever happens here
+        log.exception("register: extraction failed for %s; the document has no facts until the next run", doc.source)
+        return DocIntel(doc_id=doc.doc_id)
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    """What ``refresh_register`` did: documents re-enriched, and those whose raw bytes could not be read."""
+
+    refreshed: int
+    failed: tuple[tuple[str, str], ...] = ()
+
+
+def refresh_register(
+    registry: Registry,
+    raw: RawStore,
+    gazetteer: Gazetteer,
+    parser: Parser,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> RefreshReport:
+    """Re-enrich every live document whose register rows are missing or older than ``INTEL_VERSION``
+    (an index written before the register existed, or by older rules), from its kept raw bytes.
+
+    No fetch and no embedding: the raw bytes are parsed again and only the register rows are written.
+    """
+    stale = registry.stale_intel(INTEL_VERSION)
+    failed: list[tuple[str, str]] = []
+    done = 0
+    for n, (source, doc_id, raw_sha) in enumerate(stale, 1):
+        if on_progress:
+            on_progress(n, len(stale), source)
+        record = registry.get(source)
+        if raw_sha is None or record is None or not raw.has(raw_sha):
+            failed.append((source, "raw bytes not kept; run `foerdersuche reindex` or ingest the source again"))
+            continue
+        item = SourceItem(
+            source=source, url=record.url, content_type=record.media_type, source_name=record.source_name
+        )
+        parsed = parser(item, raw.get(raw_sha), raw.path_of(raw_sha), doc_id)
+        if isinstance(parsed, ParseError):
+            failed.append((source, parsed.reason))
+            continue
+        intel = register_rows(parsed, gazetteer)
+        registry.put_intel(doc_id, intel.version, intel_to_json(intel))
+        done += 1
+    return RefreshReport(done, tuple(failed))
+
+
 def display_source(path: Path) -> str:
     """A file's source as shown in citations: relative to the project root when inside it."""
     resolved = path.resolve()
@@ -185,6 +249,7 @@ class _Pending:
     passages: list[Passage]
     raw_sha: str
     previous: SourceRecord | None  # the registry row before this run touched it
+    intel: DocIntel
 
 
 @dataclass
@@ -238,6 +303,7 @@ class Indexer:
         self, items: Iterable[SourceItem], force: bool, on_result: Callable[[FileResult], None] | None
     ) -> IngestReport:
         self.last_reconcile = reconcile(self.store, self.registry)
+        refresh_register(self.registry, self.raw, self.gazetteer, self.parser)
         started = time.monotonic()
         run_id = self.registry.start_run("ingest")
         results: list[FileResult] = []
@@ -333,6 +399,7 @@ class Indexer:
             )
             return FileResult(item.source, FileStatus.EMPTY, reason, 0, doc_id, doc.title)
         title_ann = annotate(doc.title, self.gazetteer)
+        ocr_by_page = {o.page: replace(o, seconds=0.0) for o in doc.ocr_pages}
         enriched = []
         for p in passages:
             ann = annotate(p.text, self.gazetteer)
@@ -342,8 +409,8 @@ class Indexer:
                 place_keys=tuple(dict.fromkeys(ann.place_keys + title_ann.place_keys)),
                 programs=tuple(dict.fromkeys(ann.programs + title_ann.programs)),
             )
-            enriched.append(replace(p, annotations=ann))
-        return _Pending(item, doc, enriched, raw_sha, previous)
+            enriched.append(replace(p, annotations=ann, ocr=ocr_by_page.get(p.page or 0)))
+        return _Pending(item, doc, enriched, raw_sha, previous, register_rows(doc, self.gazetteer))
 
     def _read(self, item: SourceItem) -> bytes | FileResult:
         assert item.path is not None
@@ -360,6 +427,9 @@ class Indexer:
         """A source that no longer yields passages must not keep old ones in the index."""
         if previous is not None and previous.passages:
             self.store.delete_documents([doc_id])
+        self.registry.delete_intel(doc_id)
+        if previous is not None and previous.doc_id != doc_id:
+            self.registry.delete_intel(previous.doc_id)
 
     def _write(self, pending: list[_Pending]) -> Iterator[FileResult]:
         if not pending:
@@ -406,7 +476,13 @@ class Indexer:
                 raw_sha256=p.raw_sha,
             )
             self.registry.set_signature(p.item.source, p.doc.date, signature(p.doc.text))
-            yield FileResult(p.item.source, FileStatus.INDEXED, None, len(points), p.doc.doc_id, p.doc.title)
+            self.registry.set_ocr(p.item.source, ocr_pages_json(p.doc.ocr_pages))
+            if before is not None and before.doc_id != p.doc.doc_id:
+                self.registry.delete_intel(before.doc_id)
+            self.registry.put_intel(p.doc.doc_id, p.intel.version, intel_to_json(p.intel))
+            yield FileResult(
+                p.item.source, FileStatus.INDEXED, None, len(points), p.doc.doc_id, p.doc.title, p.doc.ocr_pages
+            )
 
     def mark_near_duplicates(self) -> int:
         """Recompute near-duplicate clusters over the live documents and update the payloads that changed."""
