@@ -137,6 +137,8 @@ def ingest(
     )
     for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
         out.print(escape(line))
+    for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
+        out.print(escape(line))
     for f in report.files:
         if f.status not in (FileStatus.INDEXED, FileStatus.UNCHANGED):
             out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
@@ -166,6 +168,7 @@ def _hit_json(result: Any, hit: Any) -> dict[str, Any]:
         "highlights": [list(s) for s in result.highlights(hit)],
         "places": list(p.annotations.places),
         "programs": list(p.annotations.programs),
+        "ocr": None if p.ocr is None else {"confidence": p.ocr.confidence, "flagged": p.ocr.flagged},
     }
 
 
@@ -194,7 +197,7 @@ def _print_hit(result: Any, hit: Any, prefix: str, show_title: bool = True) -> N
     p, d = hit.passage, hit.doc
     cite = [d.url or d.source]
     if p.page is not None:
-        cite.append(f"S. {p.page}")
+        cite.append(f"S. {p.page}" + (" (Text per Texterkennung)" if p.ocr is not None else ""))
     if d.date:
         cite.append(d.date)
     if show_title:
@@ -386,6 +389,8 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
     for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
         out.print(f"  {st:10} {n}")
+    for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
+        out.print(escape(line))
     for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
         out.print(escape(line))
     if info["sources"]:
