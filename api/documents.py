@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from api.schemas import DocumentOut, DocumentPassage, RunOut, SourceOut, SourcesResponse
-from api.search_view import original_url
+from api.search_view import ocr_mark, original_url
 from api.state import AppState
 from core.errors import NotFound
 from core.models import DocInfo, DocType
@@ -49,6 +49,7 @@ def document(state: AppState, doc_id: str) -> DocumentOut:
             place_keys=list(p.annotations.place_keys),
             programs=list(p.annotations.programs),
             organisations=list(p.annotations.organisations),
+            ocr=ocr_mark(p),
         )
         for p, _ in found
     ]

@@ -117,6 +117,14 @@ class SearchParams(BaseModel):
 # ----------------------------------------------------------------------------- search response
 
 
+class OcrMark(BaseModel):
+    """The passage's page was read by OCR (Tesseract) from its image, not from a text layer."""
+
+    confidence: float = Field(description="Mean word confidence of the page's OCR, 0-100.")
+    flagged: bool = Field(description="The confidence lies under the floor set at ingest (`ocr_min_confidence`).")
+    label: str = Field(description='German label for the citation, e.g. "Text per Texterkennung, Seite 3".')
+
+
 class Citation(BaseModel):
     """Everything needed to cite a passage."""
 
@@ -150,6 +158,7 @@ class PassageHit(BaseModel):
     place_keys: list[str]
     programs: list[str]
     citation: Citation
+    ocr: OcrMark | None = Field(default=None, description="Set when the passage's page was read by OCR.")
 
 
 class DocumentGroup(BaseModel):
@@ -272,6 +281,7 @@ class DocumentPassage(BaseModel):
     place_keys: list[str]
     programs: list[str]
     organisations: list[str]
+    ocr: OcrMark | None = Field(default=None, description="Set when the passage's page was read by OCR.")
 
 
 class DocumentOut(BaseModel):

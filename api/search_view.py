@@ -28,6 +28,7 @@ from api.schemas import (
     ExportRow,
     Facets,
     FacetValue,
+    OcrMark,
     PassageHit,
     PlaceFacetValue,
     PlaceOut,
@@ -37,7 +38,7 @@ from api.schemas import (
 from api.state import AppState
 from core.errors import QueryError
 from core.gazetteer import Gazetteer, Place
-from core.models import DocType, Hit
+from core.models import DocType, Hit, Passage
 from core.store.base import SearchFilter
 from search.engine import SearchRequest, SearchResult
 from search.facets import facet_counts
@@ -149,6 +150,17 @@ def citation(hit: Hit, media_type: str | None) -> Citation:
     )
 
 
+def ocr_mark(passage: Passage) -> OcrMark | None:
+    """The OCR mark of a passage whose page was read by OCR ("Text per Texterkennung, Seite 3")."""
+    if passage.ocr is None:
+        return None
+    return OcrMark(
+        confidence=passage.ocr.confidence,
+        flagged=passage.ocr.flagged,
+        label=f"Text per Texterkennung, Seite {passage.ocr.page}",
+    )
+
+
 def passage_hit(result: SearchResult, hit: Hit, media_type: str | None) -> PassageHit:
     p = hit.passage
     spans = result.highlights(hit)
@@ -168,6 +180,7 @@ def passage_hit(result: SearchResult, hit: Hit, media_type: str | None) -> Passa
         place_keys=list(p.annotations.place_keys),
         programs=list(p.annotations.programs),
         citation=citation(hit, media_type),
+        ocr=ocr_mark(p),
     )
 
 
