@@ -24,7 +24,9 @@ from dataclasses import dataclass
 # A German number: "150.000", "150 000", "1.500,50", "1,2", "45" (and "1.5" with a decimal point); the
 # thousands separator is one kind per number, so "Kapitel 2 150.000 Euro" is 150.000 Euro.
 _NUMBER = (
-    r"(?<![\w.,])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"
+    r"(?<![\w.,])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?"
+    # "150 000" (not "286 118,4 Mio.", a count and an amount side by side in a table row)
+    r"|\d{1,3}(?:[\u00a0\u202f\u2009 ]\d{3})+(?:,\d+)?(?!\s*(?:Mio|Mrd|Mill|Tsd))|\d+(?:[.,]\d+)?)"
     r"(?![\d])"
 )
 _SCALE = r"Tsd\.?|[Tt]ausend|T(?=€|EUR)|Mio\.?|Millionen|Million|Mill\.|Mrd\.?|Milliarden|Milliarde"
@@ -39,7 +41,8 @@ _AMOUNT = re.compile(
         (?P<z2>{_NUMBER})(?:\s*(?P<zs2>{_SCALE}))?[\s-]*{_CURRENCY})
   | (?:(?P<r1>{_NUMBER})(?:\s*(?P<rs1>{_SCALE}))?\s*(?:bis|-|–|—)\s*
         (?P<r2>{_NUMBER})(?:\s*(?P<rs2>{_SCALE}))?[\s-]*{_CURRENCY})
-  | (?:(?:€|EUR)\s?(?P<p>{_NUMBER})(?:\s*(?P<ps>Mio\.?|Millionen|Mrd\.?|Milliarden|Tsd\.?))?)
+  | (?:(?:€|EUR)\s?(?P<pe>\d{{1,3}}(?:,\d{{3}})+)(?![\d,]))
+  | (?:(?:€|EUR)\s?(?P<p>{_NUMBER})(?:\s*(?P<ps>Mio\.?|Millionen|Mrd\.?|Milliarden|Tsd\.?|million|billion))?)
   | (?:(?P<n>{_NUMBER})(?:\s*(?P<ns>{_SCALE}))?[\s-]*{_CURRENCY})
   | (?:(?<![\w])(?P<w>{_WORD_NUMBER})\s+(?P<ws>Millionen|Million|Milliarden|Milliarde|Mio\.|Mrd\.)\s*{_CURRENCY})
     """,
@@ -67,7 +70,7 @@ def _scale(word: str | None) -> int:
     if not word:
         return 1
     word = word.lower()
-    if word.startswith(("mrd", "milliarde")):
+    if word.startswith(("mrd", "milliarde", "billion")):
         return 1_000_000_000
     if word.startswith(("mio", "million", "mill")):
         return 1_000_000
@@ -96,6 +99,8 @@ def find_amounts(text: str) -> list[AmountSpan]:
             scale2 = m.group("rs2")
             low = _number(m.group("r1")) * _scale(m.group("rs1") or scale2)
             high = _number(m.group("r2")) * _scale(scale2)
+        elif m.group("pe") is not None:  # "EUR 150,000": English thousands after the currency
+            low = high = float(m.group("pe").replace(",", ""))
         elif m.group("p") is not None:
             low = high = _number(m.group("p")) * _scale(m.group("ps"))
         elif m.group("n") is not None:

@@ -66,6 +66,12 @@ _BULLET = re.compile(r"\s*(?:[•·▪◦*\-–]\s|[a-z]\)\s|\d{1,2}[.)]\s|TOP\s
 _SENTENCE_END = re.compile(r"[.!?…](?=[\s\"“”'»«)]*\s+[\"„»(]?[A-ZÄÖÜ0-9])")
 
 
+def _abbreviation_end(line: str) -> bool:
+    """The line ends with an abbreviation's period ("14,6 Mio.", "Abs."), not a sentence's."""
+    m = re.search(r"([\wÄÖÜäöüß]+)\.$", line)
+    return bool(m) and m.group(1).lower() in _ABBREVIATIONS
+
+
 def _lines(text: str) -> list[tuple[int, int]]:
     out, pos = [], 0
     for line in text.split("\n"):
@@ -108,7 +114,7 @@ def segments(text: str) -> list[Segment]:
             and text[nxt[0] : nxt[1]].strip() != ""
             and " | " not in text[nxt[0] : nxt[1]]
             and not _BULLET.match(text[nxt[0] : nxt[1]])
-            and not stripped.endswith((".", ":", "!", "?", ";"))
+            and (not stripped.endswith((".", ":", "!", "?", ";")) or _abbreviation_end(stripped))
             and len(stripped) >= 0.6 * wide
         )
         if not soft:
@@ -173,20 +179,29 @@ _FUNDING_CUES = (
     r"Zuschuss|Zuschüsse|Zuwendung(?:en)?|Zuwendungsbescheid|bewilligt\w*|Bewilligung|erhält|erhielt|erhalten|"
     r"fließen|fließt|flossen|trägt|tragen|übernimmt|finanziert|bezuschusst|unterstützt|Bundesmittel[n]?|"
     r"Landesmittel[n]?|EU-Mittel[n]?|JTF-Mittel[n]?|Finanzhilfen?|bereitgestellt|stellt\w*\s+\w*\s*bereit|"
+    r"Fördervolumen|granted|"
     r"Mittel(?:n)?\s+aus|aus\s+dem|aus\s+der|aus\s+Mitteln|Förderung|Funding|funded|grant"
 )
 _COST_CUES = (
     r"kostet|kosten|Kosten|Gesamtkosten|Gesamtinvestition|Investition(?:en|svolumen)?|investiert\w*|"
-    r"veranschlagt|Projektvolumen|Gesamtvolumen|Baukosten|Ausgaben|Gesamtausgaben|Eigenanteil|cost[s]?|invest\w*"
+    r"veranschlagt|Projektvolumen|Gesamtvolumen|Baukosten|Ausgaben|Gesamtausgaben|gesamt|cost[s]?|invest\w*"
 )
 _BUDGET_CUES = (
     r"zur\s+Verfügung|stehen|steht|Programmvolumen|Fördervolumen|Budget|Aufruf|Wettbewerbsaufruf|"
-    r"Etat|Mittelausstattung|ausgestattet|budget|available"
+    r"Etat|Mittelausstattung|ausgestattet|budget|available|provides"
 )
 _STRONG_BUDGET = re.compile(
-    r"zur\s+Verfügung|stehen\s.*\sbereit|Aufruf|Programmvolumen|Fördervolumen|Budget|Mittelausstattung"
+    r"zur\s+Verfügung|stehen\s.*\sbereit|Aufruf|Programmvolumen|Budget|Mittelausstattung|is\s+available"
 )
-_OTHER_CUES = r"je\s+(?:Studie|Vorhaben|Projekt|Antrag|Kommune|Standort)|pro\s+(?:Studie|Vorhaben|Projekt)|Obergrenze"
+_PROGRAM_VOLUME = re.compile(
+    r"Mittel\s+(?:von|in\s+Höhe\s+von)|stehen|steht|stellt\w*\s.*bereit|bereitgestellt|zur\s+Verfügung|Volumen|"
+    r"ausgestattet|provides|available"
+)
+_GRANTED = re.compile(r"(?i)bewillig|erhalten|erhielt|erhält|Bescheid|granted")
+_OTHER_CUES = (
+    r"je\s+(?:Studie|Vorhaben|Projekt|Antrag|Kommune|Standort)|pro\s+(?:Studie|Vorhaben|Projekt)|Obergrenze|"
+    r"Eigenanteil|Eigenmittel"
+)
 _NO_FACT = re.compile(
     r"(?i:Eintritt\w*|Ticket\w*|Gebühr\w*|Teilnahmegebühr|Gehalt|Gehälter|Lohn|Löhne|Stundenlohn|Mindestlohn|"
     r"Miete|Kaufpreis|Preis(?:e|en)?\b|pro\s+Person|Kostenbeitrag|Bußgeld|Strafe|Spende[n]?|Honorar|"
@@ -233,7 +248,10 @@ def _kind(text: str, lo: int, amount: AmountSpan, hi: int) -> FactKind | None:
             if m.end() <= amount.start:
                 distance = amount.start - m.end()
             elif m.start() >= amount.end:
-                distance = (m.start() - amount.end) + 8  # a cue before the amount reads first
+                gap = m.start() - amount.end
+                # "14,6 Mio. EUR Förderung": a cue right after the amount names it; further away, a cue
+                # before the amount reads first
+                distance = 0 if gap <= 2 else gap + 8
             else:
                 continue
             if kind is FactKind.OTHER:
@@ -362,6 +380,7 @@ class _ProjectState:
     stages: list[ProjectStatus] = field(default_factory=list)
 
 
+_FUNDING_PROGRAM_KINDS = ("foerderprogramm", "fonds")
 _FUNDER_ORG_KINDS = ("behoerde", "ministerium", "regierung", "eu", "bank", "agentur")
 _FUNDER_WORDS = [
     (re.compile(r"Bundesmittel|[Dd]er Bund\b|des Bundes\b|Bundesförder"), "Bund"),
@@ -422,9 +441,25 @@ class _Reader:
         self.places = [
             (m.start, m.end, PlaceRef(m.name, m.ags))
             for m in gazetteer.find_places(self.text)
-            if not _authority(self.text, m.start)
+            if not _authority(self.text, m.start, m.end)
         ]
         self.org_spans = [(m.start, m.end, m.name) for m in gazetteer.find_organisations(self.text)]
+        self.prog_spans = [
+            (m.start, m.end, m.name)
+            for m in gazetteer.find_programs(self.text)
+            if gazetteer.programs[m.name].kind in _FUNDING_PROGRAM_KINDS
+        ]
+        title_programs = [
+            m.name for m in gazetteer.find_programs(doc.title) if gazetteer.programs[m.name].kind in _FUNDING_PROGRAM_KINDS
+        ]
+        counts: dict[str, int] = {}
+        for _s, _e, name in self.prog_spans:
+            counts[name] = counts.get(name, 0) + 1
+        dominant = max(counts, key=lambda n: counts[n]) if counts else None
+        # the program a document is about: named in its title, or most of its program mentions
+        self.doc_program: str | None = title_programs[0] if title_programs else None
+        if self.doc_program is None and dominant and counts[dominant] * 5 >= 3 * sum(counts.values()):
+            self.doc_program = dominant
         self.place_spans = [(s, e) for s, e, _ in self.places if not self._in_org(s)]
         self.projects: dict[str, _ProjectState] = {}
         self.main: str | None = None
@@ -439,18 +474,12 @@ class _Reader:
         return [ref for s, _, ref in self.places if lo <= s < hi and not self._in_org(s)]
 
     def programs_in(self, lo: int, hi: int) -> list[str]:
-        kinds = ("foerderprogramm", "fonds", "initiative")
-        return [
-            m.name
-            for m in self.gaz.find_programs(self.text[lo:hi])
-            if self.gaz.programs[m.name].kind in kinds
-            and not (m.name == "EFRE NRW" and "JTF" in self.text[lo + m.start : lo + m.end])
-        ] + (
-            ["Just Transition Fund"]
-            if re.search(r"EFRE/JTF", self.text[lo:hi])
-            and "Just Transition Fund" not in [m.name for m in self.gaz.find_programs(self.text[lo:hi])]
-            else []
-        )
+        """Funding programs and funds named in ``text[lo:hi]`` (not initiatives or projects), in order."""
+        return list(dict.fromkeys(name for s, _e, name in self.prog_spans if lo <= s < hi))
+
+    def nearest_program(self, lo: int, hi: int, pos: int) -> list[str]:
+        inside = [(abs(s - pos), name) for s, _e, name in self.prog_spans if lo <= s < hi]
+        return [min(inside)[1]] if inside else []
 
     def project(self, name: _Name, main: bool = False) -> str:
         key = local_key(name.name, self.gaz)
@@ -476,11 +505,14 @@ class _Reader:
         return years[-1] if years else None
 
 
-def _authority(text: str, start: int) -> bool:
-    """A place named as part of an authority ("Bezirksregierung Arnsberg") is no place of the fact."""
-    return bool(
-        re.search(r"(?:Bezirksregierung|Regierungsbezirk|Landesregierung)\s*$", text[max(0, start - 20) : start])
-    )
+def _authority(text: str, start: int, end: int) -> bool:
+    """A place named as an authority or funder ("Bezirksregierung Arnsberg", "das Land Nordrhein-Westfalen",
+    "nordrhein-westfälische …") is no place a fact or project is about."""
+    surface = text[start:end]
+    if surface[:1].islower() or surface.startswith(("Land ", "Bezirksregierung", "Landesregierung")):
+        return True
+    before = text[max(0, start - 24) : start]
+    return bool(re.search(r"(?:Bezirksregierung|Regierungsbezirk|Landesregierung|[Dd]as Land|des Landes)\s*$", before))
 
 
 def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
@@ -505,6 +537,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
 
     facts: list[Fact] = []
     last_project: str | None = r.main
+    section_programs: list[str] = []
     for seg in segs:
         names = [_row_name(text, seg)] if seg.cells else _names_in(text, seg.start, seg.end, gazetteer, r.place_spans)
         keys = [(n, r.project(n)) for n in names if n is not None]
@@ -513,6 +546,8 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
         seg_places = r.places_in(seg.start, seg.end)
         seg_programs = r.programs_in(seg.start, seg.end)
 
+        if len(seg_text) <= 100 and not seg.cells and seg_programs and not find_amounts(seg_text):
+            section_programs = seg_programs[:1]
         fallback = (last_project or r.main) if anaphor else r.main
         seg_project = keys[0][1] if keys else fallback
         if seg_project is not None:
@@ -551,8 +586,18 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             project = _project_at(keys, amount.start, fallback)
             if kind is None and not seg_programs and project is None:
                 continue  # an amount tied to nothing we can name is no funding fact
-            kind = kind or FactKind.OTHER
-            if not seg.cells and not keys and not anaphor and _STRONG_BUDGET.search(seg_text):
+            kind = kind or FactKind.FUNDING
+            if not seg.cells and not keys and not anaphor and _STRONG_BUDGET.search(text, lo, hi):
+                kind = FactKind.BUDGET
+            if (
+                kind is FactKind.FUNDING
+                and not keys
+                and not anaphor
+                and r.main is None
+                and seg_programs
+                and _PROGRAM_VOLUME.search(seg_text)
+                and not _GRANTED.search(seg_text)
+            ):
                 kind = FactKind.BUDGET
             if kind is FactKind.BUDGET and not keys and not anaphor:
                 project = None
@@ -561,9 +606,13 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             places = [ref for s, _, ref in r.places if lo <= s < hi and not r._in_org(s)] or seg_places
             if project is not None and not places:
                 places = list(r.projects[project].places.values())
-            programs = list(r.programs_in(lo, hi)) or seg_programs
-            if project is not None and not programs:
-                programs = r.projects[project].programs
+            programs = (
+                r.nearest_program(lo, hi, amount.start)
+                or r.nearest_program(seg.start, seg.end, amount.start)
+                or (r.projects[project].programs[:1] if project is not None else [])
+                or section_programs
+                or ([r.doc_program] if r.doc_program else [])
+            )
             facts.append(
                 Fact(
                     fact_id=_fact_id(doc.doc_id, amount.start, amount.low),
