@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.facts import (
     DocIntel,
@@ -251,7 +251,7 @@ def _kind(text: str, lo: int, amount: AmountSpan, hi: int) -> FactKind | None:
                 gap = m.start() - amount.end
                 # "14,6 Mio. EUR Förderung": a cue right after the amount names it; further away, a cue
                 # before the amount reads first
-                distance = 0 if gap <= 2 else gap + 8
+                distance = 0 if not text[amount.end : m.start()].strip() else gap + 8
             else:
                 continue
             if kind is FactKind.OTHER:
@@ -269,7 +269,7 @@ _HEADS = (
     r"labor|netz|anlage|halle|stadt|projekt|werk|hafen|kompetenzzentrum|schule|akademie|plattform|"
     r"radweg|trasse|speicher|elektrolyseur|kraftwerk|wärmepumpe|gelände"
 )
-_HEAD_WORD = re.compile(rf"\b[A-ZÄÖÜ0-9](?:[\wÄÖÜäöüß]|-(?=[\wÄÖÜäöüß]))*?(?i:{_HEADS})\b")
+_HEAD_WORD = re.compile(rf"\b(?=[A-ZÄÖÜ0-9])(?:[\wÄÖÜäöüß]|-(?=[\wÄÖÜäöüß]))*?(?i:{_HEADS})\b")
 _QUOTED = re.compile(r"[„\"»]([A-ZÄÖÜ0-9][^„“\"«»\n]{2,60}?)[“\"«]")
 _NAME_STOP = frozenset(
     "Der Die Das Den Dem Des Ein Eine Einen Einem Mit Im In Am An Auf Aus Bei Für Von Vom Zum Zur Nach "
@@ -320,7 +320,14 @@ def _extend_name(text: str, start: int, end: int, limit: int, places: Sequence[t
     return pos
 
 
-def _names_in(text: str, lo: int, hi: int, gazetteer: Gazetteer, places: Sequence[tuple[int, int]]) -> list[_Name]:
+def _names_in(
+    text: str,
+    lo: int,
+    hi: int,
+    gazetteer: Gazetteer,
+    places: Sequence[tuple[int, int]],
+    org_spans: Sequence[tuple[int, int]] = (),
+) -> list[_Name]:
     names: list[_Name] = []
     for m in _QUOTED.finditer(text, lo, hi):
         inner = m.group(1).strip()
@@ -341,7 +348,9 @@ def _names_in(text: str, lo: int, hi: int, gazetteer: Gazetteer, places: Sequenc
             a -= len(before.group(1))
         b = _extend_name(text, a, b, hi, places)
         name = " ".join(text[a:b].split())
-        if name.lower() in _GENERIC_ALONE or len(name) < 4:
+        if name.lower() in _GENERIC_ALONE or len(name) < 4 or _only_known_name(name, gazetteer):
+            continue
+        if any(os <= a < oe for os, oe in org_spans):
             continue
         if name in gazetteer.programs and gazetteer.programs[name].kind != "projekt":
             continue
@@ -355,14 +364,31 @@ def _names_in(text: str, lo: int, hi: int, gazetteer: Gazetteer, places: Sequenc
     return kept
 
 
-def _row_name(text: str, seg: Segment) -> _Name | None:
+def _row_name(text: str, seg: Segment, gazetteer: Gazetteer) -> _Name | None:
+    """The first cell of a table row, when it names something: not an amount, a date, a single common
+    noun of a key-value table ("Laufzeit", "Zuwendung"), or just a place, program or organisation."""
     if not seg.cells:
         return None
     a, b = seg.cells[0]
-    cell = text[a:b]
-    if find_amounts(cell) or not re.search(r"[A-Za-zÄÖÜäöüß]{3}", cell):
+    cell = " ".join(text[a:b].split())
+    if find_amounts(cell) or find_dates(cell) or not re.search(r"[A-Za-zÄÖÜäöüß]{3}", cell):
         return None
-    return _Name(a, b, " ".join(cell.split()))
+    if len(cell.split()) == 1 and not _HEAD_WORD.fullmatch(cell):
+        return None
+    if _only_known_name(cell, gazetteer):
+        return None
+    return _Name(a, b, cell)
+
+
+def _only_known_name(name: str, gazetteer: Gazetteer) -> bool:
+    """``name`` is nothing but a place, a program (other than a project) or an organisation."""
+    for found in (gazetteer.find_places(name), gazetteer.find_organisations(name)):
+        if any(m.start == 0 and m.end >= len(name.rstrip(" .")) for m in found):
+            return True
+    for m in gazetteer.find_programs(name):
+        if m.start == 0 and m.end >= len(name.rstrip(" .")) and gazetteer.programs[m.name].kind != "projekt":
+            return True
+    return False
 
 
 # --- the document
@@ -450,7 +476,9 @@ class _Reader:
             if gazetteer.programs[m.name].kind in _FUNDING_PROGRAM_KINDS
         ]
         title_programs = [
-            m.name for m in gazetteer.find_programs(doc.title) if gazetteer.programs[m.name].kind in _FUNDING_PROGRAM_KINDS
+            m.name
+            for m in gazetteer.find_programs(doc.title)
+            if gazetteer.programs[m.name].kind in _FUNDING_PROGRAM_KINDS
         ]
         counts: dict[str, int] = {}
         for _s, _e, name in self.prog_spans:
@@ -536,18 +564,28 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                 r.projects[r.main].places.setdefault(p.ags, PlaceRef(p.name, p.ags))
 
     facts: list[Fact] = []
+    drafts: list[Fact] = []
     last_project: str | None = r.main
     section_programs: list[str] = []
+    section_places: list[PlaceRef] = []
     for seg in segs:
-        names = [_row_name(text, seg)] if seg.cells else _names_in(text, seg.start, seg.end, gazetteer, r.place_spans)
+        names = (
+            [_row_name(text, seg, gazetteer)]
+            if seg.cells
+            else _names_in(text, seg.start, seg.end, gazetteer, r.place_spans, [(s, e) for s, e, _ in r.org_spans])
+        )
         keys = [(n, r.project(n)) for n in names if n is not None]
         seg_text = text[seg.start : seg.end]
         anaphor = _ANAPHOR.search(seg_text)
         seg_places = r.places_in(seg.start, seg.end)
         seg_programs = r.programs_in(seg.start, seg.end)
 
-        if len(seg_text) <= 100 and not seg.cells and seg_programs and not find_amounts(seg_text):
-            section_programs = seg_programs[:1]
+        if len(seg_text) <= 100 and not seg.cells and not find_amounts(seg_text):
+            if seg_programs:
+                section_programs = seg_programs[:1]
+            local = _local(gazetteer, seg_places)
+            if len({p.ags for p in local}) == 1:  # a heading like "4.1 Duisburg"
+                section_places = local[:1]
         fallback = (last_project or r.main) if anaphor else r.main
         seg_project = keys[0][1] if keys else fallback
         if seg_project is not None:
@@ -584,7 +622,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             else:
                 kind = _kind(text, lo, amount, hi) or _kind(text, seg.start, amount, seg.end)
             project = _project_at(keys, amount.start, fallback)
-            if kind is None and not seg_programs and project is None:
+            if kind is None and not seg_programs and project is None and not (section_programs or r.doc_program):
                 continue  # an amount tied to nothing we can name is no funding fact
             kind = kind or FactKind.FUNDING
             if not seg.cells and not keys and not anaphor and _STRONG_BUDGET.search(text, lo, hi):
@@ -603,9 +641,12 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                 project = None
             if kind is FactKind.FUNDING and not keys and not anaphor and seg_programs and r.main is None:
                 project = None
-            places = [ref for s, _, ref in r.places if lo <= s < hi and not r._in_org(s)] or seg_places
-            if project is not None and not places:
-                places = list(r.projects[project].places.values())
+            named = [n for n, k in keys if k == project]
+            places = (
+                (r.places_in(named[-1].start, named[-1].end) if named else [])
+                or r.places_in(lo, amount.start)
+                or r.places_in(amount.end, hi)
+            )
             programs = (
                 r.nearest_program(lo, hi, amount.start)
                 or r.nearest_program(seg.start, seg.end, amount.start)
@@ -613,7 +654,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                 or section_programs
                 or ([r.doc_program] if r.doc_program else [])
             )
-            facts.append(
+            drafts.append(
                 Fact(
                     fact_id=_fact_id(doc.doc_id, amount.start, amount.low),
                     doc_id=doc.doc_id,
@@ -621,8 +662,8 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                     amount_text=text[amount.start : amount.end],
                     kind=kind,
                     purpose=_purpose(text, seg, amount, r.projects[project].name if project else None),
-                    project=r.projects[project].name if project else None,
-                    places=_most_specific(gazetteer, places),
+                    project=project,  # the local key until the document's mentions are merged
+                    places=tuple(places) or tuple(section_places),
                     programs=tuple(dict.fromkeys(programs)),
                     funder=_funder(r, seg),
                     date=_fact_date(r, seg, amount),
@@ -632,6 +673,19 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                 )
             )
 
+    rep_of = _merge_mentions(r)
+    for draft in drafts:
+        key = rep_of.get(draft.project) if draft.project else None
+        places = list(draft.places)
+        if key is not None and (not places or not _local(gazetteer, places)):
+            places = list(r.projects[key].places.values()) or places
+        facts.append(
+            replace(
+                draft,
+                project=r.projects[key].name if key else None,
+                places=_most_specific(gazetteer, _prefer_local(gazetteer, places)),
+            )
+        )
     mentions = tuple(
         ProjectMention(
             doc_id=doc.doc_id,
@@ -644,11 +698,65 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             events=tuple(sorted(dict.fromkeys(s.events), key=lambda e: (e.date, e.span.char_start))),
             main=s.main,
         )
-        for s in r.projects.values()
+        for key, s in r.projects.items()
+        if rep_of.get(key, key) == key
     )
     used = {f.project for f in facts}
     mentions = tuple(m for m in mentions if m.main or m.name in used or m.events or _strong(m.name, gazetteer))
     return DocIntel(doc_id=doc.doc_id, facts=tuple(facts), mentions=mentions)
+
+
+def _local(gazetteer: Gazetteer, places: Iterable[PlaceRef]) -> list[PlaceRef]:
+    return [p for p in places if p.ags in gazetteer.local_keys]
+
+
+def _prefer_local(gazetteer: Gazetteer, places: list[PlaceRef]) -> list[PlaceRef]:
+    """Kreise, Städte and Gemeinden when there are any; the Land or a region only alone."""
+    return _local(gazetteer, places) or places
+
+
+def _merge_mentions(r: _Reader) -> dict[str, str]:
+    """Within one document, a name whose words are contained in another's (and whose places agree) is
+    the same project: "Mobilstationen" and "Mobilstationen in Selm". Returns local key -> kept key;
+    the kept project gets the merged places, programs, organisations, events and stages."""
+    keys = list(r.projects)
+    tokens = {k: name_tokens(r.projects[k].name, r.gaz)[0] for k in keys}
+    rep_of = {k: k for k in keys}
+
+    def root(k: str) -> str:
+        while rep_of[k] != k:
+            k = rep_of[k]
+        return k
+
+    def places_agree(a: str, b: str) -> bool:
+        pa = {p for p in r.projects[a].places if p in r.gaz.local_keys}
+        pb = {p for p in r.projects[b].places if p in r.gaz.local_keys}
+        if not pa or not pb:
+            return True
+        return any(x == y or y in r.gaz.expand_up(x) or x in r.gaz.expand_up(y) for x in pa for y in pb)
+
+    # the main project first, then longer names: they absorb the shorter ones
+    order = sorted(keys, key=lambda k: (not r.projects[k].main, -len(tokens[k])))
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            ta, tb = tokens[a], tokens[b]
+            if not ta or not tb or root(a) == root(b):
+                continue
+            if (tb <= ta or ta <= tb) and places_agree(a, b):
+                rep_of[root(b)] = root(a)
+    out = {k: root(k) for k in keys}
+    for k, kept in out.items():
+        if k == kept:
+            continue
+        src, dst = r.projects[k], r.projects[kept]
+        for ags, ref in src.places.items():
+            dst.places.setdefault(ags, ref)
+        dst.programs += [p for p in src.programs if p not in dst.programs]
+        dst.organisations += [o for o in src.organisations if o not in dst.organisations]
+        dst.events += src.events
+        dst.stages += src.stages
+        dst.main = dst.main or src.main
+    return out
 
 
 def _project_at(keys: Sequence[tuple[_Name, str]], pos: int, fallback: str | None) -> str | None:
