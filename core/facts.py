@@ -181,6 +181,33 @@ def _fold(word: str) -> str:
     return word
 
 
+# Head nouns of project names ("…zentrum", "…campus", "Mobilstationen"): a name made of one of them
+# alone ("Zentrum", "Lückenschluss") does not say which project it is.
+HEAD_WORDS = (
+    "campus", "zentrum", "zentren", "hub", "park", "studie", "studien", "stationen", "station", "büro", "technikum",
+    "verbund", "fläche", "flächen", "flächenpool", "pool", "quartier", "wärme", "verbindung", "lückenschluss",
+    "lückenschlüsse", "ladepunkte", "werkstatt", "labor", "netz", "anlage", "halle", "projekt", "werk", "hafen",
+    "kompetenzzentrum", "schule", "akademie", "plattform", "radweg", "trasse", "speicher", "elektrolyseur",
+    "kraftwerk", "wärmepumpe", "gelände", "gebiet", "gewerbegebiet", "industriegebiet",
+)  # fmt: skip
+_COORDINATED = re.compile(r"([\wÄÖÜäöüß]+)-\s+(?:und|oder|&|bzw\.)\s+([\wÄÖÜäöüß]+)")
+
+
+def _expand_coordination(text: str) -> str:
+    """ "Gründungs- und Innovationszentrum" -> "Gründungszentrum und Innovationszentrum" (the shared head
+    noun of a German coordinated compound), so that it shares a word with "Gründungszentrum Kamen"."""
+
+    def expand(m: re.Match[str]) -> str:
+        second = m.group(2)
+        heads = [h for h in HEAD_WORDS if second.lower().endswith(h) and len(second) > len(h)]
+        if not heads:
+            return m.group(0)
+        head = max(heads, key=len)
+        return f"{m.group(1)}{second[-len(head) :].lower()} und {second}"
+
+    return _COORDINATED.sub(expand, text)
+
+
 def name_tokens(name: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozenset[str]]:
     """Content tokens of a project name (folded, without places and filler) and its place keys."""
     places = gazetteer.find_places(name)
@@ -188,9 +215,14 @@ def name_tokens(name: str, gazetteer: Gazetteer) -> tuple[frozenset[str], frozen
     rest = name
     for p in sorted(places, key=lambda p: -p.start):
         rest = rest[: p.start] + " " + rest[p.end :]
-    words = re.findall(r"[\wÄÖÜäöüß]+", rest)
+    words = re.findall(r"[\wÄÖÜäöüß]+", _expand_coordination(rest))
     tokens = frozenset(_fold(w) for w in words if w.lower() not in _KEY_STOP and not w.isdigit())
     return tokens, keys
+
+
+GENERIC_TOKENS = frozenset(_fold(h) for h in HEAD_WORDS) | frozenset(
+    _fold(w) for w in "Vorstudie Machbarkeitsstudie Transformation Erschließung Umbau Ausbau Neubau Entwicklung".split()
+)
 
 
 def local_key(name: str, gazetteer: Gazetteer) -> str:

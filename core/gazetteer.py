@@ -88,6 +88,7 @@ class Program:
     aliases: tuple[str, ...]
     kind: str
     description: str
+    area: tuple[str, ...] = ()  # the places the program funds (its Fördergebiet), when it is a fixed list
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +313,10 @@ class Gazetteer:
         )
         _validate_hierarchy(self.places, self.regions)
         self.programs: Mapping[str, Program] = MappingProxyType(_by_name("program", programs, PROGRAM_KINDS))
+        for program in self.programs.values():
+            unknown = [key for key in program.area if key not in self.places]
+            if unknown:
+                raise ConfigError(f"gazetteer: program {program.name!r} has unknown area key(s) {', '.join(unknown)}")
         self.organisations: Mapping[str, Organisation] = MappingProxyType(
             _by_name("organisation", organisations, ORGANISATION_KINDS)
         )
@@ -473,7 +478,7 @@ def load_gazetteer(path: Path | None = None) -> Gazetteer:
         places.append(Place(row["key"], row["name"], "region", row["parent_ags"] or None, _split(row["aliases"])))
         regions[row["key"]] = _split(row["members"])
     programs = [
-        Program(row["name"], _split(row["aliases"]), row["kind"], row["description"])
+        Program(row["name"], _split(row["aliases"]), row["kind"], row["description"], _split(row.get("area", "")))
         for row in _read_csv(root / "programs.csv", ("name", "aliases", "kind", "description"))
     ]
     organisations = [

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from core.facts import (
+    HEAD_WORDS,
     DocIntel,
     Event,
     Fact,
@@ -56,6 +57,7 @@ class Segment:
     end: int
     cells: tuple[tuple[int, int], ...] = ()
     header: tuple[str, ...] = ()
+    block: int = 0  # segments of one paragraph (or one table row) share it
 
 
 _ABBREVIATIONS = frozenset(
@@ -69,7 +71,7 @@ _SENTENCE_END = re.compile(r"[.!?…](?=[\s\"“”'»«)]*\s+[\"„»(]?[A-ZÄ�
 def _abbreviation_end(line: str) -> bool:
     """The line ends with an abbreviation's period ("14,6 Mio.", "Abs."), not a sentence's."""
     m = re.search(r"([\wÄÖÜäöüß]+)\.$", line)
-    return bool(m) and m.group(1).lower() in _ABBREVIATIONS
+    return m is not None and m.group(1).lower() in _ABBREVIATIONS
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -125,7 +127,7 @@ def segments(text: str) -> list[Segment]:
 
     out: list[Segment] = []
     header: tuple[str, ...] = ()
-    for s, e in blocks:
+    for block_no, (s, e) in enumerate(blocks):
         block = text[s:e]
         if " | " in block:
             cells = _cells(text, s, e)
@@ -133,7 +135,7 @@ def segments(text: str) -> list[Segment]:
             if not find_amounts(block) and not any(re.search(r"\d", w) for w in words):
                 header = words
                 continue
-            out.append(Segment(s, e, cells, header))
+            out.append(Segment(s, e, cells, header, block_no))
             continue
         header = ()
         start = s
@@ -146,7 +148,7 @@ def segments(text: str) -> list[Segment]:
             if token.isdigit() or token.lower() in _ABBREVIATIONS or len(token) == 1:
                 continue
             if cut > start:
-                out.append(Segment(start, cut))
+                out.append(Segment(start, cut, block=block_no))
             start = cut
             while start < e and text[start].isspace():
                 start += 1
@@ -154,7 +156,7 @@ def segments(text: str) -> list[Segment]:
             end = e
             while end > start and text[end - 1].isspace():
                 end -= 1
-            out.append(Segment(start, end))
+            out.append(Segment(start, end, block=block_no))
     return out
 
 
@@ -263,13 +265,8 @@ def _kind(text: str, lo: int, amount: AmountSpan, hi: int) -> FactKind | None:
 
 # --- projects
 
-_HEADS = (
-    r"campus|zentrum|zentren|hub|park|studie|studien|stationen|station|büro|technikum|verbund|fläche|"
-    r"flächen|flächenpool|pool|quartier|wärme|verbindung|lückenschluss|lückenschlüsse|ladepunkte|werkstatt|"
-    r"labor|netz|anlage|halle|stadt|projekt|werk|hafen|kompetenzzentrum|schule|akademie|plattform|"
-    r"radweg|trasse|speicher|elektrolyseur|kraftwerk|wärmepumpe|gelände"
-)
-_HEAD_WORD = re.compile(rf"\b(?=[A-ZÄÖÜ0-9])(?:[\wÄÖÜäöüß]|-(?=[\wÄÖÜäöüß]))*?(?i:{_HEADS})\b")
+_HEADS = "|".join(sorted(HEAD_WORDS, key=len, reverse=True))
+_HEAD_WORD = re.compile(rf"\b(?=[A-ZÄÖÜ0-9])(?:[\wÄÖÜäöüß]|-(?=[\wÄÖÜäöüß]))*?(?i:{_HEADS})(?:e?s)?\b")
 _QUOTED = re.compile(r"[„\"»]([A-ZÄÖÜ0-9][^„“\"«»\n]{2,60}?)[“\"«]")
 _NAME_STOP = frozenset(
     "Der Die Das Den Dem Des Ein Eine Einen Einem Mit Im In Am An Auf Aus Bei Für Von Vom Zum Zur Nach "
@@ -294,6 +291,7 @@ class _Name:
     start: int
     end: int
     name: str
+    strong: bool = True  # quoted, a known project, a table row's name, or more than a bare head noun
 
 
 def _extend_name(text: str, start: int, end: int, limit: int, places: Sequence[tuple[int, int]]) -> int:
@@ -301,7 +299,7 @@ def _extend_name(text: str, start: int, end: int, limit: int, places: Sequence[t
     pos = end
     taken = 0
     while taken < 4:
-        m = re.match(r"(\s*[-–/]\s*|\s+)([A-ZÄÖÜ0-9][\wÄÖÜäöüß.]*(?:-[\wÄÖÜäöüß]+)*)", text[pos:limit])
+        m = re.match(r"(\s*[-–/]\s*|\s+)([A-ZÄÖÜ][\wÄÖÜäöüß.]*(?:-[\wÄÖÜäöüß]+)*)", text[pos:limit])
         joiner = re.match(r"\s+(?:am|an\s+der|in|im)\s+", text[pos:limit])
         if joiner and any(ps == pos + joiner.end() for ps, _ in places):
             place_end = next(pe for ps, pe in places if ps == pos + joiner.end())
@@ -354,7 +352,8 @@ def _names_in(
             continue
         if name in gazetteer.programs and gazetteer.programs[name].kind != "projekt":
             continue
-        names.append(_Name(a, b, name))
+        tokens, keys = name_tokens(name, gazetteer)
+        names.append(_Name(a, b, name, strong=bool(keys) or len(tokens) >= 2))
     names.sort(key=lambda n: (n.start, -(n.end - n.start)))
     kept: list[_Name] = []
     for n in names:
@@ -568,13 +567,19 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
     last_project: str | None = r.main
     section_programs: list[str] = []
     section_places: list[PlaceRef] = []
+    current_block, block_project = -1, None
     for seg in segs:
         names = (
             [_row_name(text, seg, gazetteer)]
             if seg.cells
             else _names_in(text, seg.start, seg.end, gazetteer, r.place_spans, [(s, e) for s, e, _ in r.org_spans])
         )
-        keys = [(n, r.project(n)) for n in names if n is not None]
+        if seg.block != current_block:
+            current_block, block_project = seg.block, None
+        context = block_project or r.main
+        # a bare head noun ("Ladepunkte", "Grünflächen") in a paragraph about a named project is a part
+        # or a detail of that project, not a project of its own
+        keys = [(n, r.project(n)) for n in names if n is not None and (n.strong or context is None)]
         seg_text = text[seg.start : seg.end]
         anaphor = _ANAPHOR.search(seg_text)
         seg_places = r.places_in(seg.start, seg.end)
@@ -586,7 +591,8 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             local = _local(gazetteer, seg_places)
             if len({p.ags for p in local}) == 1:  # a heading like "4.1 Duisburg"
                 section_places = local[:1]
-        fallback = (last_project or r.main) if anaphor else r.main
+        # no name in the segment: the project of the paragraph, one referred back to, or the document's
+        fallback = block_project or ((last_project or r.main) if anaphor else r.main)
         seg_project = keys[0][1] if keys else fallback
         if seg_project is not None:
             state = r.projects[seg_project]
@@ -605,7 +611,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                     state.organisations.append(org)
             _events(r, seg, state)
         if keys:
-            last_project = keys[-1][1]
+            last_project = block_project = keys[-1][1]
 
         explicit = find_amounts(seg_text)
         explicit = [AmountSpan(a.start + seg.start, a.end + seg.start, a.low, a.high) for a in explicit]
@@ -663,7 +669,9 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                     kind=kind,
                     purpose=_purpose(text, seg, amount, r.projects[project].name if project else None),
                     project=project,  # the local key until the document's mentions are merged
-                    places=tuple(places) or tuple(section_places),
+                    places=tuple(places)
+                    or tuple(_program_area(gazetteer, programs) if project is None else section_places)
+                    or tuple(section_places),
                     programs=tuple(dict.fromkeys(programs)),
                     funder=_funder(r, seg),
                     date=_fact_date(r, seg, amount),
@@ -674,6 +682,10 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
             )
 
     rep_of = _merge_mentions(r)
+    if r.main is not None and not _local(gazetteer, r.projects[rep_of.get(r.main, r.main)].places.values()):
+        dominant = _dominant_place(r)
+        if dominant is not None:  # "Kraftwerksfläche Lippholthausen" in a press release of the Stadt Lünen
+            r.projects[rep_of.get(r.main, r.main)].places[dominant.ags] = dominant
     for draft in drafts:
         key = rep_of.get(draft.project) if draft.project else None
         places = list(draft.places)
@@ -704,6 +716,29 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
     used = {f.project for f in facts}
     mentions = tuple(m for m in mentions if m.main or m.name in used or m.events or _strong(m.name, gazetteer))
     return DocIntel(doc_id=doc.doc_id, facts=tuple(facts), mentions=mentions)
+
+
+def _program_area(gazetteer: Gazetteer, programs: Sequence[str]) -> list[PlaceRef]:
+    """A program-wide amount is about the program's funding area, when the gazetteer knows it."""
+    for name in programs:
+        area = gazetteer.programs[name].area
+        if area:
+            return [PlaceRef(gazetteer.places[k].name, k) for k in area]
+    return []
+
+
+def _dominant_place(r: _Reader) -> PlaceRef | None:
+    """The Gemeinde or Stadt a document is mostly about: most of its local place mentions, at least two."""
+    counts: dict[str, int] = {}
+    refs: dict[str, PlaceRef] = {}
+    for _s, _e, ref in r.places:
+        if ref.ags in r.gaz.local_keys and r.gaz.places[ref.ags].kind != "kreis":
+            counts[ref.ags] = counts.get(ref.ags, 0) + 1
+            refs[ref.ags] = ref
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])
+    return refs[best] if counts[best] >= 2 and counts[best] * 2 >= sum(counts.values()) else None
 
 
 def _local(gazetteer: Gazetteer, places: Iterable[PlaceRef]) -> list[PlaceRef]:

@@ -25,16 +25,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.facts import Fact, FactKind, PlaceRef, ProjectMention, ProjectStatus, Span, intel_from_json, name_tokens
+from core.facts import (
+    GENERIC_TOKENS,
+    Fact,
+    FactKind,
+    PlaceRef,
+    ProjectMention,
+    ProjectStatus,
+    Span,
+    intel_from_json,
+    name_tokens,
+)
 from core.gazetteer import Gazetteer
 from core.registry import IntelRow
-
-# Words a project name may consist of alone without saying which project it is.
-GENERIC_TOKENS = frozenset(
-    "studi vorstudi machbarkeitsstudi campus zentrum hub park buero flaech anlag hall netz werk stadt quartier "
-    "station mobilstation schul gelaend kraftwerk speicher plattform verbund labor technikum transformation "
-    "erschliessung umbau ausbau neubau entwicklung".split()
-)
 
 _FOLD: dict[int, str] = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss"}
 
