@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api import routes, web
+from api import register_web, routes, web
 from api.errors import CatchAllMiddleware, install_error_handlers
 from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.ratelimit import RateLimitMiddleware
@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.include_router(routes.router)
     app.include_router(routes.admin_router)
     app.include_router(web.router)
+    app.include_router(register_web.router)
     app.mount("/static", StaticFiles(directory=str(web.STATIC)), name="static")
     # add_middleware wraps: the last added is the outermost
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)

@@ -240,6 +240,14 @@ def index(request: Request, state: StateDep) -> HTMLResponse:
     )
 
 
+def _char_range(start: str | None, end: str | None) -> tuple[int, int] | None:
+    """``(start, end)`` of a citation's character offsets, or None when they are missing or not a range."""
+    if not start or not end or not start.isdigit() or not end.isdigit() or len(start) > 12 or len(end) > 12:
+        return None
+    a, b = int(start), int(end)
+    return (a, b) if a < b else None
+
+
 @router.get("/dokument/{doc_id}", response_class=HTMLResponse)
 def document_page(
     request: Request,
@@ -247,8 +255,13 @@ def document_page(
     doc_id: str,
     passage: str | None = None,
     q: str | None = None,
+    char_start: str | None = None,
+    char_end: str | None = None,
 ) -> HTMLResponse:
+    """The whole document; the cited passage (by ``passage`` id, or the passages overlapping the character
+    range ``char_start``-``char_end`` of a register citation, whose exact span is marked) is highlighted."""
     passage = passage if passage and len(passage) <= MAX_PASSAGE_ID_CHARS else None  # a page never fails on these
+    cite_range = _char_range(char_start, char_end)
     q = q[:MAX_QUERY_CHARS] if q else None
     try:
         doc = documents.document(state, doc_id)
@@ -259,8 +272,13 @@ def document_page(
     rendered = []
     for p in doc.passages:
         spans = match_spans(p.text, stems) if stems else []
-        rendered.append({"passage": p, "html": mark(p.text, spans), "cited": p.passage_id == passage})
-    cited_missing = passage is not None and not any(r["cited"] for r in rendered)
+        html = mark(p.text, spans)
+        cited = p.passage_id == passage
+        if cite_range is not None and cite_range[0] < p.char_end and p.char_start < cite_range[1]:
+            a, b = max(cite_range[0], p.char_start) - p.char_start, min(cite_range[1], p.char_end) - p.char_start
+            html, cited = mark(p.text, [(a, b)], '<mark class="cited-span">'), True
+        rendered.append({"passage": p, "html": html, "cited": cited})
+    cited_missing = (passage is not None or cite_range is not None) and not any(r["cited"] for r in rendered)
     pdf = doc.media_type == "application/pdf"
     return render(
         request,
