@@ -15,8 +15,10 @@ compares:
   Pairwise over matched facts in different documents: precision = pairs in one predicted project that
   share their gold project / pairs in one predicted project; recall = pairs sharing a gold project that
   are in one predicted project / pairs sharing a gold project. ``projects_linked`` is the share of gold
-  projects with facts in several documents whose facts all landed in one predicted project;
-  ``false_merges`` counts predicted projects holding facts of two gold projects.
+  projects with facts in several documents whose facts all landed in one predicted project (strict: one
+  stray fact fails it), ``projects_linked_majority`` the share where one predicted project holds at
+  least 80 % of them, from two or more documents; ``false_merges`` counts predicted projects holding
+  facts of two gold projects.
 * **timeline**: of the gold events of linked projects, the share whose date appears in the predicted
   project's timeline (``event_recall``), and the share of predicted events whose date is a gold date
   of that project (``event_precision``); ``timeline_order`` the share of predicted timelines in date order.
@@ -71,9 +73,14 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def load_gold(directory: Path = COLLECTION_DIR) -> tuple[list[GoldFact], dict[str, GoldProject]]:
     facts = [
         GoldFact(
-            d["doc"], float(d["eur"]), d["kind"], d["project"], frozenset(d["places"]), frozenset(d["programs"]),
+            d["doc"],
+            float(d["eur"]),
+            d["kind"],
+            d["project"],
+            frozenset(d["places"]),
+            frozenset(d["programs"]),
             d["quote"],
-        )  # fmt: skip
+        )
         for d in _read_jsonl(directory / "facts.jsonl")
     ]
     projects = {
@@ -180,6 +187,16 @@ def evaluate(register: Register, sources: dict[str, str], texts: dict[str, str],
             pred_of_gold[g.project].add(f.project_id)
     multi = [k for k, docs in gold_with_facts.items() if len(docs) >= 2]
     linked_into_one = sum(len(pred_of_gold[k]) == 1 and None not in pred_of_gold[k] for k in multi)
+    # majority: one predicted project holds at least 80 % of the project's matched facts, from 2+ documents
+    linked_mostly = 0
+    for k in multi:
+        facts_of_k = [(g, f) for g, f in matches if g.project == k]
+        by_pred = Counter(f.project_id for _, f in facts_of_k if f.project_id)
+        if not by_pred:
+            continue
+        best, n = by_pred.most_common(1)[0]
+        docs = {f.fact.doc_id for _, f in facts_of_k if f.project_id == best}
+        linked_mostly += n >= 0.8 * len(facts_of_k) and len(docs) >= 2
     false_merges = sum(len(c) >= 2 for c in votes.values())
 
     # --- timelines of the predicted projects that stand for a gold project
@@ -216,6 +233,7 @@ def evaluate(register: Register, sources: dict[str, str], texts: dict[str, str],
             "pair_recall": round(_ratio(same_gold_ok, same_gold), 4),
             "multi_document_projects": len(multi),
             "projects_linked": round(_ratio(linked_into_one, len(multi)), 4),
+            "projects_linked_majority": round(_ratio(linked_mostly, len(multi)), 4),
             "false_merges": false_merges,
             "predicted_projects": len(register.projects),
         },
@@ -284,9 +302,82 @@ GATED = (
     ("linking", "pair_precision"),
     ("linking", "pair_recall"),
     ("linking", "projects_linked"),
+    ("linking", "projects_linked_majority"),
     ("timeline", "event_recall"),
 )
 
 
 def gated_numbers(report: dict[str, Any]) -> dict[str, float]:
     return {f"{a}/{b}": float(report[a][b]) for a, b in GATED}
+
+
+# --- the gate: pinned floors, like the retrieval gate (evaluation/gate.toml)
+
+GATE_PATH = PROJECT_ROOT / "evaluation" / "gate_register.toml"
+MARGIN = 0.01
+PIN_HINT = "Re-pin after a judged change with: foerdersuche eval --collection facts --pin"
+
+
+def corpus_sha256(corpus: Path = CORPUS_DIR) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in corpus.iterdir() if p.is_file() and not p.name.startswith(".")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def pin(report: dict[str, Any], path: Path = GATE_PATH) -> Path:
+    """Write the gated numbers (rounded down to 4 places) with the hashes they were measured on."""
+    import math
+
+    lines = [
+        "# The register's quality gate, checked by tests/test_register_gate.py. Written by",
+        "# `foerdersuche eval --collection facts --pin`; do not edit floors by hand. A run fails when a score",
+        "# drops more than `margin` below its floor, or when the corpus or the collection differ from these hashes.",
+        "",
+        "[pinned]",
+        f"margin = {MARGIN}",
+        f'corpus_sha256 = "{corpus_sha256()}"',
+        f'collection_sha256 = "{report["meta"]["collection_sha256"]}"',
+        "",
+        "[floors]",
+    ]
+    for key, value in sorted(gated_numbers(report).items()):
+        lines.append(f'"{key}" = {math.floor(value * 10_000) / 10_000:.4f}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def load_gate(path: Path = GATE_PATH) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def check(report: dict[str, Any], gate: dict[str, Any]) -> list[str]:
+    """Every gated number that dropped more than the margin below its floor (or has none)."""
+    margin = float(gate["pinned"]["margin"])
+    floors: dict[str, float] = gate["floors"]
+    scores = gated_numbers(report)
+    problems = []
+    for key, value in sorted(scores.items()):
+        if key not in floors:
+            problems.append(f"{key}: no floor pinned ({PIN_HINT})")
+        elif value < floors[key] - margin:
+            problems.append(f"{key}: {value:.4f} < floor {floors[key]:.4f} - margin {margin}")
+    problems += [f"{key}: not measured" for key in floors if key not in scores]
+    return problems
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: the numbers, then every miss, spurious fact and wrong attribute."""
+    lines = ["# Register evaluation (evaluation/collections/facts)", ""]
+    for section in ("facts", "attributes", "linking", "timeline"):
+        lines += [f"## {section}", "", "| measure | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in report[section].items()]
+        lines.append("")
+    for kind, items in report.get("errors", {}).items():
+        lines += [f"## {kind} ({len(items)})", ""]
+        lines += [f"- {' '.join(item.split())}" for item in items]
+        lines.append("")
+    return "\n".join(lines)

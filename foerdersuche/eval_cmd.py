@@ -133,7 +133,11 @@ def _print_eval(report: dict[str, Any], paths: dict[str, Path] | None) -> None:
 
 def eval_command(
     collection: Annotated[
-        str, typer.Option("--collection", help="domain | xquad-de (ignored with --queries/--qrels).")
+        str,
+        typer.Option(
+            "--collection",
+            help="domain | xquad-de (retrieval) | facts (the register's extraction; ignored with --queries/--qrels).",
+        ),
     ] = "domain",
     queries: Annotated[
         Path | None,
@@ -179,13 +183,19 @@ def eval_command(
     from evaluation import suite
 
     s = _settings()
+    if collection == "facts" and queries is None:
+        _eval_facts(s, as_json, pin, report_dir)
+        return
     progress = _progress(as_json)
+    if collection == "answers" and queries is None:
+        _eval_answers(s, embedder_kind, workdir, report_dir, as_json, progress)
+        return
     if (queries is None) != (qrels is None):
         raise _fail("--queries and --qrels go together", 2)
     if level not in ("document", "passage"):
         raise _fail("--level must be document or passage", 2)
     if queries is None and collection not in ("domain", "xquad-de"):
-        raise _fail(f"unknown collection {collection!r}: domain or xquad-de", 2)
+        raise _fail(f"unknown collection {collection!r}: domain, xquad-de or facts", 2)
     if embedder_kind not in EMBEDDERS:
         raise _fail(f"--embedder must be one of {', '.join(EMBEDDERS)}", 2)
     try:
@@ -220,6 +230,85 @@ def eval_command(
         print(json.dumps(report, ensure_ascii=False))
         return
     _print_eval(report, paths)
+
+
+def _eval_facts(s: Settings, as_json: bool, pin: bool, report_dir: Path | None) -> None:
+    """The register against evaluation/collections/facts: no model, no index; a few seconds."""
+    from datetime import UTC, datetime
+
+    from core.gazetteer import load_gazetteer
+    from evaluation import register_eval
+
+    report = register_eval.run(load_gazetteer())
+    if pin:
+        path = register_eval.pin(report)
+        out.print(f"Register-Gate geschrieben: {path}")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = report_dir or s.reports_dir / f"eval-facts-{stamp}"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (target / "report.md").write_text(register_eval.markdown(report), encoding="utf-8")
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    table = Table(title="Register: evaluation/collections/facts", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in register_eval.gated_numbers(report).items():
+        table.add_row(key, f"{value:.4f}")
+    f = report["facts"]
+    table.add_row("facts gold / predicted / matched", f"{f['gold']} / {f['predicted']} / {f['matched']}")
+    table.add_row("linking/false_merges", str(report["linking"]["false_merges"]))
+    out.print(table)
+    out.print(f"Bericht: {target}")
+
+
+def _eval_answers(
+    s: Settings, embedder_kind: str, workdir: Path | None, report_dir: Path | None, as_json: bool, progress: Any
+) -> None:
+    """The direct-answer collection: right / wrong / not answered per question type, checked against the gate."""
+    from evaluation import answers
+    from evaluation import report as report_io
+
+    try:
+        embedder = _embedder(s, embedder_kind)
+        report = answers.run_answers(s, embedder, workdir or s.data_dir / "eval" / "domain", progress=progress)
+    except (FoerdersucheError, ValueError, RuntimeError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    report["gate_failures"] = answers.gate_failures(report, answers.load_gate()) if answers.GATE_FILE.exists() else []
+    target = report_dir or report_io.default_dir(s.reports_dir, "answers")
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    table = Table(title="answers: direct answers over corpus/sample", title_justify="left")
+    for col in ("type", "answerable", "right", "wrong", "not answered", "no answer: wrong", "no answer: quiet"):
+        table.add_column(col, justify="left" if col == "type" else "right")
+    rows = [(t, b) for t, b in report["per_type"].items()] + [
+        ("all", {"answerable": report["answerable"], "no_answer": report["no_answer"]})
+    ]
+    for t, b in rows:
+        a, n = b["answerable"], b["no_answer"]
+        table.add_row(
+            t,
+            str(a["questions"]),
+            str(a["right"]),
+            str(a["wrong"]),
+            str(a["not_answered"]),
+            f"{n['wrong']}/{n['questions']}",
+            f"{n['not_answered']}/{n['questions']}",
+        )
+    out.print(table)
+    out.print(
+        f"right of answerable {report['right_of_answerable']:.3f} (target >= 0.75), "
+        f"wrong of all {report['wrong_of_all']:.3f} (target <= 0.05)"
+    )
+    for failure in report["gate_failures"]:
+        out.print(f"[red]gate:[/red] {escape(failure)}")
+    out.print(f"Bericht: {target}")
+    if report["gate_failures"]:
+        raise typer.Exit(1)
 
 
 def _pin(s: Settings, embedder: Embedder, workdir: Path, progress: Any) -> None:

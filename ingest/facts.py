@@ -145,7 +145,8 @@ def segments(text: str) -> list[Segment]:
             cut = m.end()
             word = re.search(r"([\wÄÖÜäöüß]+)$", text[start : m.start()])
             token = word.group(1) if word else ""
-            if token.isdigit() or token.lower() in _ABBREVIATIONS or len(token) == 1:
+            ordinal = token.isdigit() and len(token) <= 2  # "3. Mai", "1. Dezember"
+            if ordinal or token.lower() in _ABBREVIATIONS or len(token) == 1:
                 continue
             if cut > start:
                 out.append(Segment(start, cut, block=block_no))
@@ -422,6 +423,9 @@ _EVENT_CUES = [
     (re.compile(r"(?i)Förderbescheid|Zuwendungsbescheid|Bescheid"), "Förderbescheid", ProjectStatus.APPROVED),
     (re.compile(r"(?i)bewilligt\w*|Bewilligung"), "Bewilligung", ProjectStatus.APPROVED),
     (re.compile(r"(?i)Workshop"), "Workshop", ProjectStatus.RUNNING),
+    (re.compile(r"(?i)Richtfest|Spatenstich|Grundsteinlegung"), "Baufortschritt", ProjectStatus.RUNNING),
+    (re.compile(r"(?i)beschlossen|beschließt|beschloss|Beschluss|unterstützt den Antrag"), "Beschluss", None),
+    (re.compile(r"(?i)Projektskizze"), "Projektskizze", ProjectStatus.PLANNED),
     (
         re.compile(r"(?i)gestartet|startet|\bStart\b|Beginn|beginnt|begonnen|Laufzeit|Auftakt"),
         "Start",

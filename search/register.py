@@ -356,8 +356,20 @@ def _project(members: list[_M], gazetteer: Gazetteer) -> Project:
             )
             for m in members
         ),
-        timeline=tuple(sorted(timeline.values(), key=lambda t: (t.date, t.citation.source))),
+        timeline=_timeline(timeline.values()),
     )
+
+
+def _timeline(entries: Iterable[TimelineEntry]) -> tuple[TimelineEntry, ...]:
+    """Events in date order; an event also given more precisely ("2023-12" and "2023-12-01", both a
+    start) is listed once, at the more precise date."""
+    entries = list(entries)
+    kept = [
+        e
+        for e in entries
+        if not any(o.what == e.what and o.date != e.date and o.date.startswith(e.date) for o in entries)
+    ]
+    return tuple(sorted(kept, key=lambda t: (t.date, t.citation.source)))
 
 
 # --- filters and sums
