@@ -2,7 +2,7 @@
 
 Stable interface (scripts rely on it): global ``--data-dir`` (= ``FOERDERSUCHE_DATA_DIR``),
 ``ingest PATH... [--json]``, ``search QUERY [-k N] [--json]``, ``search --queries FILE --json``,
-``status [--json]``, ``model install``.
+``ask QUESTION [--json]``, ``status [--json]``, ``model install``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rich.markup import escape
 from core.errors import FoerdersucheError
 from core.models import FileStatus
 from core.settings import Settings
-from foerdersuche import crawl_cmd, eval_cmd, register_cmd, serve_cmd
+from foerdersuche import ask_cmd, crawl_cmd, eval_cmd, register_cmd, serve_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
 model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
@@ -28,6 +28,7 @@ app.add_typer(model_app, name="model")
 serve_cmd.register(app)  # serve
 crawl_cmd.register(app)  # crawl, reindex
 eval_cmd.register(app)  # eval, bench
+ask_cmd.register(app)  # ask
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

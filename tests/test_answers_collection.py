@@ -1,5 +1,6 @@
 """The direct-answer question set (evaluation/collections/answers/): schema, spread, and that every gold value is
-stated in its quote and every quote in the extracted text of its document.
+stated in its quote and every quote in the extracted text of its document. The scoring rule and the value parsers
+live in ``evaluation.answers`` (one implementation, used by ``foerdersuche eval --collection answers``).
 
 The checks are plain functions that return a list of problems (empty = fine), so that the tests can show
 on broken lines that they fail. The number parsers are deliberately small and strict: an `answer_text` that
@@ -8,9 +9,7 @@ they cannot read is a problem, not a pass.
 
 import json
 import re
-import unicodedata
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,15 @@ from typing import Any
 import pytest
 
 from core.ids import doc_id_for
+from evaluation.answers import (
+    is_iso_date,
+    parse_amount,
+    parse_count,
+    parse_date,
+    string_answer_correct,
+    value_correct,
+    words,
+)
 from ingest.parse import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,113 +38,6 @@ TYPES = NUMERIC | STRING | {"date"}
 MINIMUM = {"amount": 20, "date": 12, "count": 8, "person": 6, "organisation": 6, "place": 4}
 MIN_ANSWERABLE = 60
 MIN_NO_ANSWER = 12
-
-# ---- how the text writes a value (only the forms the guideline allows in answer_text)
-
-_MULTIPLIER = {
-    None: 1,
-    "Tsd.": 10**3,
-    "Mio.": 10**6,
-    "Million": 10**6,
-    "Millionen": 10**6,
-    "Mrd.": 10**9,
-    "Milliarden": 10**9,
-}
-_AMOUNT = re.compile(
-    r"(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<frac>\d+))?"
-    r"(?: (?P<mult>Tsd\.|Mio\.|Millionen|Million|Mrd\.|Milliarden))? (?:Euro|EUR|€)"
-)
-_NUMBER_WORDS = dict(
-    zip(
-        "ein eins eine zwei drei vier fünf sechs sieben acht neun zehn elf zwölf".split(),
-        [1, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
-        strict=True,
-    )
-)
-_MONTHS = dict(
-    zip(
-        "Januar Februar März April Mai Juni Juli August September Oktober November Dezember".split(),
-        range(1, 13),
-        strict=True,
-    )
-)
-_ISO = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """Euros in a German amount: "150.000 Euro" -> 150000, "1,08 Millionen Euro" -> 1080000, else None."""
-    m = _AMOUNT.fullmatch(text)
-    if m is None:
-        return None
-    number = Decimal(m["int"].replace(".", "") + ("." + m["frac"] if m["frac"] else ""))
-    return number * _MULTIPLIER[m["mult"]]
-
-
-def parse_count(text: str) -> int | None:
-    """A count as written: "22", "2.980", "sieben" -> int, else None."""
-    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+|\d+", text):
-        return int(text.replace(".", ""))
-    return _NUMBER_WORDS.get(text.lower())
-
-
-def parse_date(text: str) -> str | None:
-    """An ISO date at the precision written: "20. März 2024" -> "2024-03-20", "Dezember 2021" -> "2021-12",
-    "03.05.2023" -> "2023-05-03", "Ende 2026" / "Frühjahr 2017" / "2018" -> the year; else None."""
-    if m := re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", text):
-        return _iso(int(m[3]), int(m[2]), int(m[1]))
-    months = "|".join(_MONTHS)
-    if m := re.fullmatch(rf"(\d{{1,2}})\. ({months}) (\d{{4}})", text):
-        return _iso(int(m[3]), _MONTHS[m[2]], int(m[1]))
-    if m := re.fullmatch(rf"({months}) (\d{{4}})", text):
-        return f"{m[2]}-{_MONTHS[m[1]]:02d}"
-    if m := re.fullmatch(r"(?:(?:Anfang|Mitte|Ende|Frühjahr|Sommer|Herbst|Winter) )?(\d{4})", text):
-        return m[1]
-    return None
-
-
-def _iso(year: int, month: int, day: int) -> str | None:
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def is_iso_date(value: object) -> bool:
-    """ "2024", "2024-03" or a real calendar day "2024-03-20"."""
-    if not isinstance(value, str) or not _ISO.fullmatch(value):
-        return False
-    parts = [int(p) for p in value.split("-")]
-    return 1 <= parts[1] <= 12 if len(parts) == 2 else len(parts) == 1 or _iso(*parts) is not None
-
-
-# ---- the guideline's rule for person / organisation / place answers
-
-
-def words(text: str) -> list[str]:
-    """NFC, case-folded, every run of characters that are not letters or digits as a word boundary."""
-    return re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text).casefold())
-
-
-def _contains(outer: list[str], inner: list[str]) -> bool:
-    return any(outer[i : i + len(inner)] == inner for i in range(len(outer) - len(inner) + 1))
-
-
-def string_answer_correct(kind: str, answer: str, gold: list[str]) -> bool:
-    """Correct iff, for some gold string g (the value or one of `accept`), in words():
-    the answer equals g; or contains g with at most 3 words more; or (person) is a trailing part of g (the
-    surname, or first name + surname); or (organisation, place) is a leading part of g of at least 2 words."""
-    a = words(answer)
-    if not a:
-        return False
-    for g in map(words, gold):
-        if a == g or (_contains(a, g) and len(a) - len(g) <= 3):
-            return True
-        if kind == "person" and a == g[-len(a) :]:
-            return True
-        if kind in {"organisation", "place"} and len(a) >= 2 and a == g[: len(a)]:
-            return True
-    return False
-
 
 # ---- checks
 
@@ -404,3 +305,25 @@ def test_parse_count(text: str, n: int | None) -> None:
 )
 def test_string_answer_rule(kind: str, answer: str, gold: list[str], correct: bool) -> None:
     assert string_answer_correct(kind, answer, gold) is correct
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "gold", "correct"),
+    [
+        ("amount", 1080000, [1080000], True),
+        ("amount", 1080000.4, [1080000], True),  # equal to the euro
+        ("amount", 1.08, [1080000], False),  # millions are not euros
+        ("amount", "1080000", [1080000], False),
+        ("count", 22, [22], True),
+        ("count", 22.0, [22], True),
+        ("count", 23, [22], False),
+        ("date", "2024-03-20", ["2024-03-20"], True),
+        ("date", "2024", ["2024-03-20"], False),  # no partial credit
+        ("date", "2024-12", ["2024-12-31", "2024-12"], True),
+        ("person", "Dr. Miriam Hoffstädt", ["Miriam Hoffstädt"], True),
+        ("place", "Heil", ["Bergkamen-Heil"], False),
+        ("amount", 150000, [], False),  # no gold: any value is wrong
+    ],
+)
+def test_value_rule(kind: str, value: object, gold: list[object], correct: bool) -> None:
+    assert value_correct(kind, value, gold) is correct
