@@ -359,17 +359,20 @@ def select_ocr_pages(
     pages: list[str], page_images: list[bool], page_map: list[tuple[int, int]]
 ) -> list[tuple[int, str]]:
     """The pages (0-based) OCR should read, each with why: a page that draws an image and has fewer
-    than ``OCR_LETTERS_PER_PAGE`` letters of text is a scan; a page whose own text layer scores
-    ``GARBLED_SCORE`` or more (``garble_score`` with the page's share of unmapped glyphs) is garbage.
-    Every other page keeps its text layer, so a mixed report loses none of its digital pages."""
+    than ``OCR_LETTERS_PER_PAGE`` letters of text is a scan; a page with at least as many characters
+    whose own text layer scores ``GARBLED_SCORE`` or more (``garble_score`` with the page's share of
+    unmapped glyphs) is garbage. Every other page keeps its text layer, so a mixed report loses none
+    of its digital pages."""
     selected = []
     for index, text in enumerate(pages):
         letters = len(_LETTER.findall(text))
         sampled, unmapped = page_map[index] if index < len(page_map) else (0, 0)
-        if letters < OCR_LETTERS_PER_PAGE:
-            if index < len(page_images) and page_images[index]:
-                selected.append((index, SCANNED))
-        elif garble_score(text, unmapped / sampled if sampled else 0.0) >= GARBLED_SCORE:
+        if letters < OCR_LETTERS_PER_PAGE and index < len(page_images) and page_images[index]:
+            selected.append((index, SCANNED))
+            continue
+        visible = len(text) - sum(ch.isspace() for ch in text)
+        score = garble_score(text, unmapped / sampled if sampled else 0.0) if visible >= OCR_LETTERS_PER_PAGE else 0.0
+        if score >= GARBLED_SCORE:
             selected.append((index, GARBLED_LAYER))
     return selected
 
@@ -379,6 +382,7 @@ class _OcrResult:
     extraction: _Extraction  # the pages with what OCR read put in
     pages: tuple[OcrPage, ...]  # the pages whose text now comes from OCR
     tried: int  # pages OCR read (its text may have lost against the text layer)
+    letters: int  # the most letters OCR read on one page
     notes: tuple[str, ...]
 
 
@@ -405,7 +409,7 @@ def _run_ocr(
     pages, page_images, page_map = list(best.pages), list(best.page_images), list(best.page_map)
     done: list[OcrPage] = []
     notes: list[str] = []
-    tried = 0
+    tried = most_letters = 0
     todo = wanted[: options.max_pages]
     if len(wanted) > len(todo):
         skipped = [i + 1 for i, _ in wanted[len(todo) :]]
@@ -436,6 +440,7 @@ def _run_ocr(
                 continue
             text = read.text.replace("\f", "").strip()
             letters = len(_LETTER.findall(text))
+            most_letters = max(most_letters, letters)
             if why == SCANNED:
                 better = letters > len(_LETTER.findall(pages[index]))
             else:
@@ -474,7 +479,7 @@ def _run_ocr(
         image_pages=sum(page_images),
         map_error_ratio=sum(e for _, e in page_map) / sampled if sampled else 0.0,
     )
-    return _OcrResult(extraction, tuple(done), tried, tuple(notes))
+    return _OcrResult(extraction, tuple(done), tried, most_letters, tuple(notes))
 
 
 def _clean_pages(pages: list[str]) -> list[str]:
@@ -555,6 +560,8 @@ def parse_pdf(
     ocr_pages: tuple[OcrPage, ...] = ()
     no_ocr = ""  # why the wanted pages were not read, for the reason of a file that needs them
     wanted = select_ocr_pages(best.pages, best.page_images, best.page_map)
+    if not wanted and best.letters and best.garble >= GARBLED_SCORE:  # garbage spread thinly over the pages
+        wanted = [(index, GARBLED_LAYER) for index, page in enumerate(best.pages) if page.strip()]
     if wanted:
         outcome = "" if ocr is None else _run_ocr(raw, best, wanted, ocr, ocr_deadline, progress)
         if isinstance(outcome, str):
@@ -563,7 +570,8 @@ def parse_pdf(
             best, ocr_pages = outcome.extraction, outcome.pages
             notes.extend(outcome.notes)
             if outcome.tried and not ocr_pages:
-                no_ocr = f"; OCR read no usable text on {outcome.tried} page(s)"
+                found = "no more text than the text layer" if outcome.letters else "no text"
+                no_ocr = f"; OCR read {found} on {outcome.tried} page(s)"
     letters = best.letters
     pages_read = max(1, len(best.pages))
     if letters < OCR_LETTERS_PER_PAGE * pages_read and best.image_pages * 2 >= pages_read and best.image_pages:
