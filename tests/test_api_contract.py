@@ -51,6 +51,20 @@ CASES = [
     Case("get", "/documents/{doc_id}/original", "/documents/{doc}/original", 200),
     Case("get", "/documents/{doc_id}/original", "/documents/0123456789abcdef/original", 404),
     Case("get", "/sources", "/sources", 200),
+    Case("get", "/facts", "/facts", 200),
+    Case("get", "/facts", "/facts", 200, {"place": "Kreis Unna", "program": "5-Standorte-Programm"}),
+    Case("get", "/facts", "/facts", 400, {"place": "Atlantis"}),
+    Case("get", "/facts", "/facts", 400, {"program": "Quatsch"}),
+    Case("get", "/facts", "/facts", 422, {"doc": "kein-dokument"}),
+    Case("get", "/facts.csv", "/facts.csv", 200, {"place": "Bergkamen"}),
+    Case("get", "/facts.csv", "/facts.csv", 400, {"place": "Atlantis"}),
+    Case("get", "/projects", "/projects", 200, {"q": "EcoTecHub"}),
+    Case("get", "/projects", "/projects", 400, {"program": "Quatsch"}),
+    Case("get", "/projects.csv", "/projects.csv", 200),
+    Case("get", "/projects.csv", "/projects.csv", 400, {"place": "Atlantis"}),
+    Case("get", "/projects/{project_id}", "/projects/{project}", 200),
+    Case("get", "/projects/{project_id}", "/projects/p-0000000000", 404),
+    Case("get", "/projects/{project_id}", "/projects/kein-vorhaben", 422),
     Case("post", "/ingest", "/ingest", 202, json={"paths": ["{inbox}"]}, headers=KEY),
     Case("post", "/ingest", "/ingest", 401, json={"paths": ["{inbox}"]}),
     Case("post", "/ingest", "/ingest", 400, json={"paths": ["/etc"]}, headers=KEY),
@@ -162,10 +176,11 @@ def test_the_cases_cover_every_operation(openapi: dict[str, Any]) -> None:
 
 def test_every_response_matches_its_schema(client: TestClient, openapi: dict[str, Any], env: ApiEnv) -> None:
     doc = doc_id_of(client, "Fortschrittsbericht 5-StandorteProgramm")
+    project = client.get("/projects").json()["projects"][0]["project_id"]
     job = ""
     jobs = []
     for case in CASES:
-        url = case.url.format(doc=doc, job=job or "0" * 32)
+        url = case.url.format(doc=doc, job=job or "0" * 32, project=project)
         body = case.json
         if body is not None and "paths" in body:
             body = {"paths": [p.format(inbox=env.inbox) for p in body["paths"]]}
