@@ -206,10 +206,14 @@ _OTHER_CUES = (
     r"Eigenanteil|Eigenmittel"
 )
 _NO_FACT = re.compile(
-    r"(?i:Eintritt\w*|Ticket\w*|Gebühr\w*|Teilnahmegebühr|Gehalt|Gehälter|Lohn|Löhne|Stundenlohn|Mindestlohn|"
-    r"Miete|Kaufpreis|Preis(?:e|en)?\b|pro\s+Person|Kostenbeitrag|Bußgeld|Strafe|Spende[n]?|Honorar|"
-    r"Jahresgehalt|Monatsmiete|Parkgebühr|entry\s+fee|salary)"
+    r"(?i:Eintritt\w*|\w*Ticket\w*|\w*Gebühr\w*|Gehalt|Gehälter|Lohn|Löhne|\w*lohn\b|"
+    r"\w*[Mm]iete\b|\w*[Pp]reis(?:e|en|stufe)?\b|pro\s+Person|Kostenbeitrag|Bußgeld|Strafe|Spende[n]?|Honorar|"
+    r"Abo\b|Abonnement|Mitgliedschaft|Mitgliedsbeitrag|Porto|Versand\w*|pro\s+Monat|im\s+Monat|monatlich|"
+    r"pro\s+Stunde|jeden\s+Monat|Tarif\w*|entry\s+fee|salary|price|per\s+month)"
 )
+# Below this, an amount is a price or a fee unless its clause says funding outright.
+_SMALL_EUR = 1_000.0
+_OUTRIGHT_FUNDING = re.compile(r"(?i)gefördert|Förder|Zuschuss|Zuwendung|bewilligt|Prämie|funding|grant")
 _CUES = [
     (FactKind.OTHER, re.compile(_OTHER_CUES)),
     (FactKind.COST, re.compile(_COST_CUES)),
@@ -553,8 +557,9 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
     segs = segments(text)
 
     # the main project: named in the title (or in the first segment that repeats the title)
-    title_places = [(m.start, m.end) for m in gazetteer.find_places(doc.title)] if doc.title else []
-    title_names = _names_in(doc.title, 0, len(doc.title), gazetteer, title_places) if doc.title else []
+    title = _title_proper(doc.title)
+    title_places = [(m.start, m.end) for m in gazetteer.find_places(title)]
+    title_names = _names_in(title, 0, len(title), gazetteer, title_places) if title else []
     if title_names:
         head = title_names[0].name
         where = text.find(head)
@@ -623,8 +628,10 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
         for i, amount in enumerate(amounts):
             lo = amounts[i - 1].end if i else seg.start
             hi = amounts[i + 1].start if i + 1 < len(amounts) else seg.end
-            window = text[max(seg.start, amount.start - 40) : min(seg.end, amount.end + 25)]
+            window = text[max(lo, amount.start - 80) : min(hi, amount.end + 40)]
             if _NO_FACT.search(window):
+                continue
+            if amount.low < _SMALL_EUR and not _OUTRIGHT_FUNDING.search(text, lo, hi):
                 continue
             kind: FactKind | None
             if seg.cells:
@@ -796,6 +803,14 @@ def _merge_mentions(r: _Reader) -> dict[str, str]:
         dst.stages += src.stages
         dst.main = dst.main or src.main
     return out
+
+
+def _title_proper(title: str) -> str:
+    """The title without the site's name ("… – Stadt Selm", "… | WFG Kreis Unna") and a leading label
+    ("Pressemitteilung: …")."""
+    title = re.sub(r"^\s*(?:Pressemitteilung|Presseinformation|Meldung|Projekt|News|Aktuelles)\s*:\s*", "", title or "")
+    parts = re.split(r"\s+[|–—-]\s+", title)
+    return parts[0] if len(parts[0]) >= 8 else title
 
 
 def _project_at(keys: Sequence[tuple[_Name, str]], pos: int, fallback: str | None) -> str | None:

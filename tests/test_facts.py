@@ -98,6 +98,9 @@ def test_an_amount_whose_currency_the_sentence_leaves_implicit(gaz: Gazetteer) -
         "Die Teilnahmegebühr beträgt 150 Euro pro Person.",
         "Das Jahresgehalt der Stelle liegt bei 58.000 Euro.",
         "Die Parkgebühr am Rathaus beträgt 2 Euro.",
+        "Das Einzelticket für Erwachsene kostet im Verbund ab 01.01.2024 dann pro Preisstufe 1,90 Euro.",
+        "Die Mitgliedschaft im Verein kostet 42 Euro pro Monat.",
+        "Für Futter entstehen dem Verein jeden Monat rund 1.000 Euro an Kosten.",
     ],
 )
 def test_amounts_that_are_no_funding_facts(gaz: Gazetteer, text: str) -> None:
