@@ -215,6 +215,36 @@ class AppliedFilter(BaseModel):
     date_to: str | None = None
 
 
+class AnswerCitation(BaseModel):
+    """The sentence that states the answer: ``quote == extracted_text[char_start:char_end]``."""
+
+    doc_id: str
+    source: str
+    url: str | None
+    title: str | None
+    page: int | None
+    char_start: int
+    char_end: int
+    quote: str
+
+
+class AnswerOut(BaseModel):
+    """A direct answer to a "wie viel / wann / wie viele / wer / wo" question (``search.answer``)."""
+
+    text: str = Field(description="The value as the text writes it, e.g. '1,08 Millionen Euro'.")
+    kind: Literal["amount", "date", "count", "person", "organisation", "place"]
+    value: int | float | str = Field(
+        description="Euros for amounts, an integer for counts, an ISO date at the text's precision, else a string."
+    )
+    citation: AnswerCitation
+    score: float
+    fact_kind: Literal["funding", "cost", "budget", "other"] | None = None
+    value_start: int = Field(description="Offset of the value in the document text (inside the citation).")
+    value_end: int
+    passage_id: str
+    view_url: str = Field(description="The cited passage in the document view.")
+
+
 class SearchResponse(BaseModel):
     query: str
     mode: Mode
@@ -228,6 +258,9 @@ class SearchResponse(BaseModel):
     filter: AppliedFilter
     results: list[DocumentGroup]
     facets: Facets
+    answer: AnswerOut | None = Field(
+        default=None, description="A direct answer with its cited sentence, or null when the question has none."
+    )
     took_ms: float
 
 

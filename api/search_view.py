@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from api.schemas import (
+    AnswerCitation,
+    AnswerOut,
     AppliedFilter,
     Citation,
     DocumentGroup,
@@ -357,7 +359,36 @@ def search_response(state: AppState, params: SearchParams) -> SearchResponse:
         filter=found.applied,
         results=groups,
         facets=query_facets(result, state.gazetteer),
+        answer=direct_answer(state, found),
         took_ms=round(found.seconds * 1000, 2),
+    )
+
+
+def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
+    """The question's direct answer from the retrieved passages and the register (``search.answer``)."""
+    from search.answer import answer, understand_question
+
+    gazetteer = state.require_gazetteer()
+    question = understand_question(found.params.q, gazetteer)
+    if question.asked is None:  # not a question this can answer: no register needed
+        return None
+    register = state.register()
+    question = understand_question(found.params.q, gazetteer, register)
+    a = answer(question, found.result.hits, gazetteer, register).answer
+    if a is None:
+        return None
+    d = a.to_dict()
+    return AnswerOut(
+        text=a.text,
+        kind=d["kind"],
+        value=d["value"],
+        citation=AnswerCitation(**d["citation"]),
+        score=d["score"],
+        fact_kind=d["fact_kind"],
+        value_start=a.value_start,
+        value_end=a.value_end,
+        passage_id=a.passage_id,
+        view_url=view_url(a.citation.doc_id, a.passage_id or None),
     )
 
 

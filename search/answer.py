@@ -80,6 +80,7 @@ class Candidate:
     value_start: int
     value_end: int
     rank: int  # 0-based rank of the passage it was read from
+    passage_id: str = ""
     fact_kind: FactKind | None = None
     noun: str | None = None  # counts: the stem of the counted noun
     context: str = ""  # title, headings and the neighbouring sentences
@@ -104,6 +105,7 @@ class Answer:
     value_start: int  # offsets of the value in the document text (inside the citation)
     value_end: int
     fact_kind: FactKind | None = None
+    passage_id: str = ""  # the passage the sentence was read from (links to it in the document view)
 
     def to_dict(self) -> dict[str, Any]:
         value: float | int | str = self.value
@@ -118,6 +120,7 @@ class Answer:
             "fact_kind": self.fact_kind.value if self.fact_kind else None,
             "value_start": self.value_start,
             "value_end": self.value_end,
+            "passage_id": self.passage_id,
         }
 
 
@@ -199,7 +202,7 @@ _FUNDING_CUES = (
 _QUESTION_WORDS = frozenset(
     "wie viel viele hoch hohe hoher was wann wer wo welche welcher welches welchem welchen wessen seit bis ab "
     "genau insgesamt geld euro kosten kostet teuer summe fordersumme hohe anzahl datum zeitpunkt stadt ort "
-    "gab gibt es eigentlich denn".split()
+    "gab gibt es eigentlich denn fur uber".split()
 )
 _NUMBER_WORDS = {
     "zwei": 2,
@@ -404,7 +407,7 @@ def _amount_kind(sentence: str, start: int, end: int) -> FactKind:
                 dist = start - m.end() if m.end() <= start else m.start() - end
                 if dist < 0:
                     continue
-                dist = dist if m.end() <= start else dist * 2  # cues before the amount weigh more
+                dist = dist if m.end() <= start else 3 * dist + 15  # German states the kind before the amount
                 if best is None or dist < best[0]:
                     best = (dist, kind)
     return best[1] if best else FactKind.OTHER
@@ -520,6 +523,7 @@ def candidates(
                     s.doc_text_start + a,
                     s.doc_text_start + b,
                     s.rank,
+                    passage_id=s.hit.passage.passage_id,
                     context=s.context,
                     **kw,
                 )
@@ -750,7 +754,7 @@ def answer(
     c = best.candidate
     return AnswerResult(
         question,
-        Answer(c.text, c.asked, c.value, c.citation, best.score, c.value_start, c.value_end, c.fact_kind),
+        Answer(c.text, c.asked, c.value, c.citation, best.score, c.value_start, c.value_end, c.fact_kind, c.passage_id),
         tuple(ranked),
     )
 
