@@ -226,6 +226,7 @@ def _same_amount(m: _M, n: _M, gazetteer: Gazetteer) -> bool:
 def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
     """Facts with citations, and mentions linked into projects (see the module docstring)."""
     ms: list[_M] = []
+    name_cache: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     facts_of_doc: dict[str, list[tuple[Fact, IntelRow]]] = defaultdict(list)
     for row in rows:
         intel = intel_from_json(row.data)
@@ -235,7 +236,9 @@ def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
             if fact.project:
                 by_name[fact.project].append(fact)
         for mention in intel.mentions:
-            tokens, keys = name_tokens(mention.name, gazetteer)
+            if mention.name not in name_cache:
+                name_cache[mention.name] = name_tokens(mention.name, gazetteer)
+            tokens, keys = name_cache[mention.name]
             local = {p.ags for p in mention.places if p.ags in gazetteer.local_keys} | {
                 k for k in keys if k in gazetteer.local_keys
             }
@@ -254,23 +257,39 @@ def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
         if a != b:
             parent[max(a, b)] = min(a, b)
 
-    by_token: dict[str, list[int]] = defaultdict(list)
-    by_amount: dict[float, list[int]] = defaultdict(list)
+    # Mentions with the same words and places are one project (when such a name may stand alone):
+    # link them first, then compare one representative per distinct name, so the work grows with
+    # the number of distinct names, not with how often a project is mentioned.
+    by_signature: dict[tuple[frozenset[str], frozenset[str]], list[int]] = defaultdict(list)
     for i, m in enumerate(ms):
-        for t in m.tokens:
+        by_signature[(m.tokens, m.keys)].append(i)
+    reps: list[int] = []
+    for members in by_signature.values():
+        first = members[0]
+        if _same_name(ms[first], ms[first], gazetteer):
+            for j in members[1:]:
+                union(first, j)
+        reps.append(first)
+    by_token: dict[str, list[int]] = defaultdict(list)
+    for i in reps:
+        for t in ms[i].tokens:
             by_token[t].append(i)
-        for f in m.facts:
-            by_amount[f.eur].append(i)
     for bucket in by_token.values():
         for x, i in enumerate(bucket):
             for j in bucket[x + 1 :]:
                 if find(i) != find(j) and _same_name(ms[i], ms[j], gazetteer):
                     union(i, j)
+    by_amount: dict[float, list[int]] = defaultdict(list)
+    for i, m in enumerate(ms):
+        for eur in {f.eur for f in m.facts if f.kind in (FactKind.FUNDING, FactKind.COST) and _precise(f.eur)}:
+            by_amount[eur].append(i)
     for bucket in by_amount.values():
-        for x, i in enumerate(bucket):
-            for j in bucket[x + 1 :]:
+        roots: dict[int, int] = {}  # one mention per project already in the bucket
+        for i in bucket:
+            for j in list(roots.values()):
                 if find(i) != find(j) and _same_amount(ms[i], ms[j], gazetteer):
                     union(i, j)
+            roots.setdefault(find(i), i)
 
     groups: dict[int, list[_M]] = defaultdict(list)
     for i, m in enumerate(ms):
