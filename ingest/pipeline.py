@@ -192,9 +192,7 @@ def refresh_register(
         if raw_sha is None or record is None or not raw.has(raw_sha):
             failed.append((source, "raw bytes not kept; run `foerdersuche reindex` or ingest the source again"))
             continue
-        item = SourceItem(
-            source=source, url=record.url, content_type=record.media_type, source_name=record.source_name
-        )
+        item = SourceItem(source=source, url=record.url, content_type=record.media_type, source_name=record.source_name)
         parsed = parser(item, raw.get(raw_sha), raw.path_of(raw_sha), doc_id)
         if isinstance(parsed, ParseError):
             failed.append((source, parsed.reason))
