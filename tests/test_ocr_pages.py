@@ -146,6 +146,15 @@ def test_a_noisier_fax_like_scan_still_reads(tmp_path: Path) -> None:
     assert cer(text, doc.text) <= 0.02
 
 
+@needs_tesseract
+def test_a_page_scanned_upside_down_is_turned_by_orientation_detection() -> None:
+    text = page_text(12, sentences=8)
+    raw = scanned_pdf([text], ScanStyle(skew_deg=180.5))
+    doc = parse_pdf(raw, "kopfueber.pdf", doc_id="k", ocr=OcrOptions())
+    assert cer(text, doc.text) <= 0.02
+    assert doc.ocr_pages[0].confidence > 80
+
+
 def test_ocr_switched_off_or_without_the_model_keeps_needs_ocr_with_the_reason(scans, tmp_path: Path) -> None:
     with pytest.raises(ParseError) as off:
         parse_pdf(scans[1], "scan.pdf", doc_id="s", ocr=OcrOptions(enabled=False))
