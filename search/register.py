@@ -494,22 +494,18 @@ def resolve_register_query(
     doc_id: str | None = None,
     query: str | None = None,
 ) -> RegisterQuery:
-    """User parameters -> a validated ``RegisterQuery``; unknown places and programs are a ``QueryError``
-    with a German message (the same in every front end)."""
-    from core.errors import QueryError
-    from search.query import resolve_place
+    """User parameters -> a validated ``RegisterQuery``, with the search's resolver (``search.request``):
+    the same place and program rules and the same German errors as every other front end."""
+    from search.request import resolve_places, resolve_programs
 
-    keys = tuple(resolve_place(p, gazetteer) for p in places if p.strip())
-    canonical = []
-    for value in programs:
-        if not value.strip():
-            continue
-        found = gazetteer.find_programs(value.strip(), ignore_case=True)
-        if not found or found[0].end - found[0].start < len(value.strip()) * 0.6:
-            raise QueryError(f"unbekanntes Programm: {value!r} (Name oder Abkürzung eines Förderprogramms erwartet)")
-        canonical.append(found[0].name)
+    resolved, _ = resolve_places(places, gazetteer)
     words = tuple(w for w in (query or "").split() if w)
-    return RegisterQuery(place_keys=keys, programs=tuple(canonical), doc_id=doc_id or None, words=words)
+    return RegisterQuery(
+        place_keys=tuple(p.ags for p in resolved),
+        programs=resolve_programs(programs, gazetteer),
+        doc_id=doc_id or None,
+        words=words,
+    )
 
 
 def facts_csv_rows(facts: Iterable[RegisterFact]) -> Iterable[list[str]]:

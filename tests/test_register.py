@@ -136,9 +136,9 @@ def test_a_kreis_filter_includes_its_gemeinden_and_programs_resolve_aliases(gaz:
 
 
 def test_unknown_places_and_programs_are_clear_german_errors(gaz: Gazetteer) -> None:
-    with pytest.raises(QueryError, match="unbekannter Ort: 'Atlantis'"):
+    with pytest.raises(QueryError, match="Unbekannter Ort: 'Atlantis'"):
         resolve_register_query(gaz, places=["Atlantis"])
-    with pytest.raises(QueryError, match="unbekanntes Programm: 'Quatsch'"):
+    with pytest.raises(QueryError, match="Unbekanntes Förderprogramm: 'Quatsch'"):
         resolve_register_query(gaz, programs=["Quatsch"])
 
 

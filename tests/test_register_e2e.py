@@ -137,7 +137,7 @@ def test_cli_contract_and_an_index_from_before_the_register_is_re_enriched_from_
     assert all("Selm" in line for line in csv_out.splitlines()[1:])
 
     bad = runner.invoke(app, ["--data-dir", str(data), "facts", "--place", "Atlantis"])
-    assert bad.exit_code == 1 and "unbekannter Ort: 'Atlantis'" in bad.stderr
+    assert bad.exit_code == 1 and "Unbekannter Ort: 'Atlantis'" in bad.stderr
     missing = runner.invoke(app, ["--data-dir", str(data), "projects", "show", "p-0000000000"])
     assert missing.exit_code == 1 and "kein Vorhaben mit der ID" in missing.stderr
 
