@@ -264,10 +264,10 @@ def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
     for i, m in enumerate(ms):
         by_signature[(m.tokens, m.keys)].append(i)
     reps: list[int] = []
-    for members in by_signature.values():
-        first = members[0]
+    for same in by_signature.values():
+        first = same[0]
         if _same_name(ms[first], ms[first], gazetteer):
-            for j in members[1:]:
+            for j in same[1:]:
                 union(first, j)
         reps.append(first)
     by_token: dict[str, list[int]] = defaultdict(list)

@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import get_args
+from typing import cast, get_args
 
 from core.errors import QueryError
 from core.gazetteer import Gazetteer, Place
@@ -80,9 +80,11 @@ def resolve_request(params: RequestParams, gazetteer: Gazetteer, defaults: Searc
         raise QueryError(f"k muss zwischen 1 und {MAX_K} liegen.")
     options = replace(
         defaults,
-        mode=_choice("Suchmodus", params.mode, get_args(Mode), defaults.mode),
-        fusion=_choice("Fusion", params.fusion, get_args(Fusion), defaults.fusion),
-        place_mode=_choice("Ortsbehandlung", params.place_mode, get_args(PlaceMode), defaults.place_mode),
+        mode=cast(Mode, _choice("Suchmodus", params.mode, get_args(Mode), defaults.mode)),
+        fusion=cast(Fusion, _choice("Fusion", params.fusion, get_args(Fusion), defaults.fusion)),
+        place_mode=cast(
+            PlaceMode, _choice("Ortsbehandlung", params.place_mode, get_args(PlaceMode), defaults.place_mode)
+        ),
     )
     places, notes = resolve_places(params.places, gazetteer)
     programs = resolve_programs(params.programs, gazetteer)
