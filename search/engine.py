@@ -24,12 +24,12 @@ from core.gazetteer import Gazetteer
 from core.ids import point_id_for
 from core.models import DocInfo, Hit, Passage
 from core.store.base import SearchFilter, SparseVec, Store, StoredHit, StoreQuery
+from search.fusion import SERVER_SIDE, Fusion, place_boost, weighted
 from search.group import fold_duplicates
 from search.highlight import match_spans
 from search.query import QueryPlan, understand
 
 Mode = Literal["hybrid", "dense", "lexical"]
-Fusion = Literal["weighted", "rrf", "dbsf"]
 PlaceMode = Literal["boost", "filter", "off"]
 
 MAX_QUERY_CHARS = 1000
@@ -67,15 +67,6 @@ class SearchResult:
 
     def highlights(self, hit: Hit) -> list[tuple[int, int]]:
         return match_spans(hit.passage.text, self.stems)
-
-
-def _minmax(values: Sequence[float]) -> list[float]:
-    if not values:
-        return []
-    lo, hi = min(values), max(values)
-    if hi - lo < 1e-12:
-        return [1.0 for _ in values]
-    return [(v - lo) / (hi - lo) for v in values]
 
 
 @dataclass
@@ -123,10 +114,10 @@ class Searcher:
         else:
             scored = self._hybrid(dense, sparse, store_filter, opts, limit)
 
-        if opts.place_mode == "boost" and plan.place_keys and opts.place_boost > 0:
-            wanted = set(plan.place_keys)
+        if opts.place_mode == "boost" and plan.place_keys:
+            wanted = frozenset(plan.place_keys)
             scored = [
-                (score + opts.place_boost if wanted & set(p.annotations.place_keys) else score, p, d, ranks)
+                (place_boost(score, p.annotations.place_keys, wanted, opts.place_boost), p, d, ranks)
                 for score, p, d, ranks in scored
             ]
         scored.sort(key=lambda x: (-x[0], x[1].passage_id))
@@ -164,13 +155,14 @@ class Searcher:
         queries = [StoreQuery(limit=pre, dense=dense, filter=flt, payload="summary")]
         if sparse.indices:
             queries.append(StoreQuery(limit=pre, sparse=sparse, filter=flt, payload="summary"))
-        if opts.fusion in ("rrf", "dbsf") and sparse.indices:
+        server = opts.fusion if opts.fusion in SERVER_SIDE else None
+        if server is not None and sparse.indices:
             queries.append(
                 StoreQuery(
                     limit=limit,
                     dense=dense,
                     sparse=sparse,
-                    fusion=opts.fusion,
+                    fusion=server,
                     prefetch_limit=pre,
                     filter=flt,
                     payload="summary",
@@ -186,15 +178,13 @@ class Searcher:
                 ranks.setdefault(h.point_id, []).append((name, i + 1))
                 by_id.setdefault(h.point_id, h)
 
-        if opts.fusion in ("rrf", "dbsf") and sparse.indices:
+        if server is not None and sparse.indices:
             fused = lists[2]
             return [(h.score, h.passage, h.doc, tuple(ranks.get(h.point_id, ()))) for h in fused]
 
-        w = opts.dense_weight if sparse.indices else 1.0
-        combined: dict[str, float] = {}
-        for weight, hits in ((w, dense_hits), (1.0 - w, sparse_hits)):
-            for h, norm in zip(hits, _minmax([h.score for h in hits]), strict=True):
-                combined[h.point_id] = combined.get(h.point_id, 0.0) + weight * norm
+        combined = weighted(
+            [(h.point_id, h.score) for h in dense_hits], [(h.point_id, h.score) for h in sparse_hits], opts.dense_weight
+        )
         return [
             (score, by_id[pid].passage, by_id[pid].doc, tuple(ranks.get(pid, ()))) for pid, score in combined.items()
         ]

@@ -28,7 +28,8 @@ from core.errors import QueryError
 from core.gazetteer import Gazetteer, Place
 from core.models import DocType
 from core.store.base import SearchFilter
-from search.engine import MAX_K, MAX_QUERY_CHARS, Fusion, Mode, PlaceMode, SearchOptions, SearchRequest
+from search.engine import MAX_K, MAX_QUERY_CHARS, Mode, PlaceMode, SearchOptions, SearchRequest
+from search.fusion import Fusion
 
 DOC_TYPE_LABELS = {
     DocType.PRESS_RELEASE.value: "Pressemitteilung",

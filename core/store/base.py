@@ -11,7 +11,8 @@ from core.models import DocInfo, Passage
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "lexical"
 
-Fusion = Literal["rrf", "dbsf"]
+# The fusions the store computes itself (Qdrant's Query API); search.fusion.Fusion adds ``weighted``.
+ServerFusion = Literal["rrf", "dbsf"]
 
 # The k of Qdrant's reciprocal rank fusion, score = sum over retrievers of 1 / (k + rank), rank 0-based
 # (Cormack, Clarke & Buettcher, SIGIR 2009, use k = 60 with 1-based ranks). Set explicitly by both
@@ -73,7 +74,7 @@ class StoreQuery:
     limit: int
     dense: tuple[float, ...] | None = None
     sparse: SparseVec | None = None
-    fusion: Fusion = "rrf"
+    fusion: ServerFusion = "rrf"
     prefetch_limit: int = 100
     filter: SearchFilter | None = None
     exact: bool = False
