@@ -5,9 +5,9 @@ that is not correct, or any value for a question without a direct answer) and **
 ``value_correct`` is the guideline's rule ("What a correct answer is") and the only implementation of it:
 ``tests/test_answers_collection.py`` imports it and the strict ``answer_text`` parsers from here.
 
-``run_answers`` asks every question through ``search.answer.ask`` on the domain collection's own index
-of ``corpus/sample`` (built or reused by ``evaluation.eval_index.open_domain_index``) and reports the
-outcomes per question type and overall; ``evaluation/gate_answers.toml`` pins floors and ceilings.
+``run_answers`` asks every question through ``search.answer.ask`` (``ask_all``) on the domain collection's
+own index of ``corpus/sample`` (built or reused by ``evaluation.eval_index.open_domain_index``) and reports
+the outcomes per question type and overall; ``evaluation/gate_answers.toml`` pins floors and ceilings.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Any
 from core.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.collection import files_sha256
+from search.engine import Searcher
+from search.register import Register
 
 QUESTIONS = PROJECT_ROOT / "evaluation" / "collections" / "answers" / "questions.jsonl"
 GATE_FILE = PROJECT_ROOT / "evaluation" / "gate_answers.toml"
@@ -220,6 +222,37 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def ask_all(questions: Sequence[AnswerQuestion], searcher: Searcher, register: Register | None) -> dict[str, Any]:
+    """Every question asked through ``search.answer.ask`` on an open index: outcomes and their summary."""
+    from search.answer import ask
+
+    rows = []
+    for q in questions:
+        result, _ = ask(q.question, searcher, register)
+        a = result.answer
+        value = a.to_dict()["value"] if a else None
+        rows.append(
+            {
+                "id": q.qid,
+                "question": q.question,
+                "type": q.type,
+                "asked": result.question.asked.value if result.question.asked else None,
+                "answerable": q.gold is not None,
+                "gold": list(q.gold) if q.gold is not None else None,
+                "value": value,
+                "score": round(a.score, 4) if a else None,
+                "citation": a.citation.to_dict() if a else None,
+                "outcome": outcome(q.type, value, q.gold),
+            }
+        )
+    return {
+        "collection": "answers",
+        "collection_sha256": files_sha256([QUESTIONS]),
+        **summarise(rows),
+        "questions": rows,
+    }
+
+
 def run_answers(
     settings: Settings,
     embedder: Embedder,
@@ -230,7 +263,6 @@ def run_answers(
     """Every question of the collection asked on the domain evaluation index of ``corpus/sample``."""
     from core.registry import Registry
     from evaluation.eval_index import open_domain_index
-    from search.answer import ask
     from search.engine import Searcher
     from search.register import build_register
 
@@ -244,34 +276,10 @@ def run_answers(
         searcher = Searcher(embedder=embedder, store=index.store, gazetteer=index.gazetteer)
         if progress:
             progress(f"{len(questions)} questions")
-        rows = []
-        for q in questions:
-            result, _ = ask(q.question, searcher, register)
-            a = result.answer
-            value = a.to_dict()["value"] if a else None
-            rows.append(
-                {
-                    "id": q.qid,
-                    "question": q.question,
-                    "type": q.type,
-                    "asked": result.question.asked.value if result.question.asked else None,
-                    "answerable": q.gold is not None,
-                    "gold": list(q.gold) if q.gold is not None else None,
-                    "value": value,
-                    "score": round(a.score, 4) if a else None,
-                    "citation": a.citation.to_dict() if a else None,
-                    "outcome": outcome(q.type, value, q.gold),
-                }
-            )
-        reused = index.reused
-    return {
-        "collection": "answers",
-        "collection_sha256": files_sha256([QUESTIONS]),
-        "index_reused": reused,
-        "seconds": round(time.perf_counter() - started, 2),
-        **summarise(rows),
-        "questions": rows,
-    }
+        report = ask_all(questions, searcher, register)
+        report["index_reused"] = index.reused
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    return report
 
 
 # ---- the gate

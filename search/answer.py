@@ -85,6 +85,7 @@ class Candidate:
     noun: str | None = None  # counts: the stem of the counted noun
     context: str = ""  # title, headings and the neighbouring sentences
     cue: float = 1.0  # agreement with the question's kind / noun / class (0 = excluded)
+    place_ok: bool = True  # the passage is about the places the question names (or names none)
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,13 @@ class AnswerOptions:
     threshold and margin that answer most questions right while wrong answers stay <= 5 % of all)."""
 
     passages: int = 10  # how many of the best passages are read
-    threshold: float = 0.35
-    margin: float = 0.1  # another value within this distance of the best: no answer
+    threshold: float = 0.42
+    margin: float = 0.12  # another value within this distance of the best: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
     w_context: float = 0.3  # ... in the title, headings and neighbouring sentences
-    w_rank: float = 0.1  # retrieval rank of the passage
+    w_rank: float = 0.2  # retrieval rank of the passage
     w_agree: float = 0.1  # per further document that gives the same value (at most two)
+    place_penalty: float = 0.5  # factor when the passage is not about a place the question names
 
 
 @dataclass(frozen=True)
@@ -278,7 +280,14 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
     subject = frozenset(
         t.stem
         for t in tokenize(q)
-        if (fold(q[t.start : t.end]) not in _QUESTION_WORDS and t.stem not in _QUESTION_WORDS and not t.stem.isdigit())
+        if (
+            "-" not in q[t.start : t.end]  # a hyphenated compound counts by its parts
+            and (
+                fold(q[t.start : t.end]) not in _QUESTION_WORDS
+                and t.stem not in _QUESTION_WORDS
+                and not t.stem.isdigit()
+            )
+        )
         or re.fullmatch(r"(?:19|20)\d\d", q[t.start : t.end])
     )
     projects = _projects_named(subject, register) if register is not None else ()
@@ -510,10 +519,23 @@ def candidates(
         return []
     kinds = _fact_kinds(register, hits[:limit]) if asked is Asked.AMOUNT else {}
     out: list[Candidate] = []
+    place_ok_by_passage: dict[str, bool] = {}
     for s in _sentences(hits, limit):
         cite = _citation(s)
+        pid = s.hit.passage.passage_id
+        if pid not in place_ok_by_passage:
+            place_ok_by_passage[pid] = _about_places(question, s.hit, gazetteer)
+        place_ok = place_ok_by_passage[pid]
 
-        def add(value: float | int | str, a: int, b: int, s: _Sentence = s, cite: Citation = cite, **kw: Any) -> None:
+        def add(
+            value: float | int | str,
+            a: int,
+            b: int,
+            s: _Sentence = s,
+            cite: Citation = cite,
+            place_ok: bool = place_ok,
+            **kw: Any,
+        ) -> None:
             out.append(
                 Candidate(
                     asked,
@@ -525,6 +547,7 @@ def candidates(
                     s.rank,
                     passage_id=s.hit.passage.passage_id,
                     context=s.context,
+                    place_ok=place_ok,
                     **kw,
                 )
             )
@@ -543,7 +566,7 @@ def candidates(
             for a, b, iso in found:
                 add(iso, a, b, cue=_period_cue(question, s.text, a, found))
             for m in re.finditer(
-                r"(?<![\w.,])((?:19|20)\d\d)(?![\w.,]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
+                r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
             ):
                 if not any(a <= m.start() < b for a, b in spans):
                     add(m.group(1), m.start(), m.end(), cue=0.8)
@@ -635,17 +658,27 @@ def candidates(
     return out
 
 
+def _about_places(question: Question, hit: Hit, gazetteer: Gazetteer) -> bool:
+    """Does the passage (or its document's title) name every place the question names (or a place in it)?"""
+    if not question.place_keys:
+        return True
+    keys = set(hit.passage.annotations.place_keys)
+    for m in gazetteer.find_places(hit.doc.title or ""):
+        keys.update(gazetteer.expand_up(m.ags))
+    return all(k in keys for k in question.place_keys)
+
+
 def _period_cue(question: Question, sentence: str, start: int, found: Sequence[tuple[int, int, str]]) -> float:
     """ "bis wann" wants the end of a period ("bis zum 31. Dezember 2024"), "seit wann" its start."""
     before = sentence[max(0, start - 14) : start].lower()
     if question.period_end:
         if re.search(r"(?:bis|–|-|endet|ende)\s*(?:zum|am|ende)?\s*$", before):
             return 1.0
-        return 0.6 if any(x > start for x, _, _ in found) else 0.85
+        return 0.6
     if question.period_start:
         if re.search(r"(?:seit|ab|start|beginn|begann|vom|von)\s*(?:dem|am|der|im)?\s*$", before):
             return 1.0
-        return 0.85
+        return 0.6
     return 1.0
 
 
@@ -695,9 +728,23 @@ def _weights(subject: Iterable[str], texts: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def _covered(weights: dict[str, float], text: str) -> set[str]:
+def _match_strength(word: str, stems: set[str]) -> float:
+    """1 when ``stems`` hold the question's ``word`` or a compound of it ("zentrum" in
+    "wasserstoffzentrum"); 0.5 when they hold only a part of it ("workshop" for "validierungsworkshop")."""
+    if word in stems:
+        return 1.0
+    best = 0.0
+    for s in stems:
+        if len(word) >= 5 and len(s) > len(word) and (s.startswith(word) or s.endswith(word)):
+            return 1.0
+        if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
+            best = 0.5
+    return best
+
+
+def _coverage(weights: dict[str, float], text: str) -> dict[str, float]:
     stems = set(_stems(text))
-    return {w for w in weights if any(_stem_match(w, s) for s in stems)}
+    return {w: m for w in weights if (m := _match_strength(w, stems)) > 0}
 
 
 def score(
@@ -706,17 +753,19 @@ def score(
     """Candidates with their scores, best first."""
     if not found:
         return []
-    weights = _weights(question.subject, [h.passage.text for h in hits[: options.passages]])
+    texts = [h.passage.text for h in hits[: options.passages]]
+    weights = _weights(question.subject, texts)
     total = sum(weights.values()) or 1.0
     prelim = []
     for c in found:
-        in_sentence = _covered(weights, c.citation.quote)
-        in_context = _covered(weights, c.context) - in_sentence
-        overlap = sum(weights[w] for w in in_sentence) / total
-        context = sum(weights[w] for w in in_context) / total
+        in_sentence = _coverage(weights, c.citation.quote)
+        in_context = _coverage(weights, c.context)
+        overlap = sum(weights[w] * m for w, m in in_sentence.items()) / total
+        context = sum(weights[w] * max(m - in_sentence.get(w, 0.0), 0.0) for w, m in in_context.items()) / total
         rank = 1.0 / (1.0 + c.rank / 3.0)
         base = options.w_overlap * overlap + options.w_context * context + options.w_rank * rank
-        prelim.append((c, base * c.cue, overlap))
+        factor = c.cue * (1.0 if c.place_ok else options.place_penalty)
+        prelim.append((c, base * factor, overlap))
     docs: dict[str, set[str]] = defaultdict(set)
     for c, _, overlap in prelim:
         if overlap >= 0.3 and c.cue > 0:

@@ -8,6 +8,7 @@ import pytest
 from core.facts import FactKind
 from core.gazetteer import Gazetteer, load_gazetteer
 from core.models import DocInfo, DocType, Hit, Passage
+from ingest.enrich import annotate
 from search.answer import (
     AnswerOptions,
     Asked,
@@ -86,6 +87,7 @@ def hit(text: str, rank: int = 0, doc: str = "d1", title: str = "Pressemitteilun
         doc_id=doc, source=f"corpus/{doc}.html", title=title, doc_type=DocType.PRESS_RELEASE, date=None, language="de"
     )
     passage = Passage(
+        annotations=annotate(text, load_gazetteer()),  # places etc. as ingest writes them
         passage_id=f"{doc}-{rank:04d}",
         doc_id=doc,
         ordinal=rank,

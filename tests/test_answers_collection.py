@@ -26,6 +26,7 @@ from evaluation.answers import (
     value_correct,
     words,
 )
+from evaluation.collection import files_sha256
 from ingest.parse import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -327,3 +328,18 @@ def test_string_answer_rule(kind: str, answer: str, gold: list[str], correct: bo
 )
 def test_value_rule(kind: str, value: object, gold: list[object], correct: bool) -> None:
     assert value_correct(kind, value, gold) is correct
+
+
+def test_the_answers_gate_is_pinned_on_this_set_and_fails_on_a_drop() -> None:
+    from evaluation.answers import GATE_FILE, gate_failures, load_gate, summarise
+
+    gate = load_gate()
+    assert gate["collection_sha256"] == files_sha256([QUESTIONS]), f"re-pin {GATE_FILE.name}: the question set changed"
+    rows = [
+        {"type": "amount", "answerable": True, "outcome": "right"},
+        {"type": "date", "answerable": False, "outcome": "wrong"},
+    ]
+    report = {**summarise(rows), "collection_sha256": gate["collection_sha256"]}
+    failures = gate_failures(report, gate)
+    assert any(f.startswith("date.right") for f in failures)  # a floor
+    assert any(f.startswith("wrong_of_all: 0.5 >") for f in failures)  # a ceiling
