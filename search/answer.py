@@ -11,13 +11,15 @@ Three pure steps, no model and no I/O (the hybrid search runs before, in ``ask``
 2. ``candidates`` reads values from the sentences of the best passages (amounts and dates with the
    finders of ``core.textvalues``, counts as number + noun, persons by simple German name patterns,
    organisations by the gazetteer and "Bezirksregierung X"-style names, places by the gazetteer and
-   "Ort-Ortsteil" compounds) and from the register (the facts and timeline events of a project the
-   question names). Amounts take their kind from the register's fact at the same offset, else from the
-   nearest cue word.
+   "Ort-Ortsteil" compounds). Amounts take their kind from the register's fact at the same offset, else
+   from the nearest cue word. (The register's projects named in the question are recognised,
+   ``Question.projects``, but not used for candidates or scores yet: the name matching is loose, "Kraftwerk
+   Scholven" matches the Lippholthausen project, so a bonus would invite wrong answers.)
 3. ``score`` combines how much of the subject the candidate's sentence states (weighted by rarity among
    the retrieved passages; the title, headings and the neighbouring sentence count half), the
    retrieval rank of its passage, whether the counted noun or the amount's kind agrees with the
-   question, and how many documents give the same value. ``answer`` returns the best candidate when its
+   question, whether the passage is about the places the question names, and how many documents give
+   the same value. ``answer`` returns the best candidate when its
    score clears ``AnswerOptions.threshold`` and no candidate with another value comes close
    (``margin``); both were chosen by measurement on the answers collection (README, "Direkte Antworten").
 
