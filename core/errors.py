@@ -43,6 +43,10 @@ class StoreCorrupted(StoreError):
     pass
 
 
+class OutdatedIndex(StoreError):
+    """The index was written by an earlier version of foerdersuche; ``foerdersuche reindex`` rebuilds it."""
+
+
 class ParseError(FoerdersucheError):
     """A file could not be parsed; ``status`` says why in the report's vocabulary."""
 

@@ -156,6 +156,7 @@ class DocInfo:
     content_hash: str = ""
     near_duplicate_of: str | None = None
     also_published_at: tuple[str, ...] = ()
+    media_type: str | None = None  # what a citation links to: a PDF page anchor, the original's type
 
     @classmethod
     def of(cls, doc: Document) -> DocInfo:
@@ -169,6 +170,7 @@ class DocInfo:
             url=doc.url,
             source_name=doc.source_name,
             content_hash=doc.content_hash,
+            media_type=doc.media_type,
         )
 
 

@@ -189,8 +189,8 @@ def reindex(
         moved = _set_aside_damaged_index(s)
         if moved is not None:
             _err.print(
-                f"[yellow]Der beschädigte Index wurde nach {escape(str(moved))} verschoben; "
-                "er wird neu aufgebaut.[/yellow]"
+                f"[yellow]Der bisherige Index (beschädigt oder von einer älteren Version) wurde nach "
+                f"{escape(str(moved))} verschoben; er wird aus den gespeicherten Rohdaten neu aufgebaut.[/yellow]"
             )
         with open_runtime(s) as rt:
             ready, missing = reindex_plan(rt.registry, rt.raw)
@@ -222,10 +222,10 @@ def reindex(
 
 
 def _set_aside_damaged_index(s: Settings) -> Path | None:
-    """The embedded index cannot be loaded or read: move it aside (``index.corrupt-<timestamp>``) so
-    that reindex rebuilds it from the raw bytes. A Qdrant server, a sound index or one locked by
-    another process is left alone (None)."""
-    from core.errors import StoreCorrupted
+    """The embedded index cannot be loaded or read, or an earlier version wrote it: move it aside
+    (``index.corrupt-<timestamp>``, ``index.outdated-<timestamp>``) so that reindex rebuilds it from the
+    raw bytes. A Qdrant server, a sound index or one locked by another process is left alone (None)."""
+    from core.errors import OutdatedIndex, StoreCorrupted
     from core.store.edge import EdgeStore
     from ingest.reconcile import quarantine_index
 
@@ -233,6 +233,8 @@ def _set_aside_damaged_index(s: Settings) -> Path | None:
         return None
     try:
         store = EdgeStore.open(s)
+    except OutdatedIndex:
+        return quarantine_index(s, label="outdated")
     except StoreCorrupted:
         return quarantine_index(s)
     try:

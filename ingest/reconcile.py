@@ -157,20 +157,20 @@ def reconcile(store: Store, registry: Registry, *, deep: bool = False) -> Reconc
     return report
 
 
-def quarantine_index(settings: Settings, *, now: float | None = None) -> Path | None:
-    """Move the embedded index directory aside to ``<data_dir>/index.corrupt-<timestamp>`` (kept for
-    inspection, never deleted here); None when there is no index directory."""
+def quarantine_index(settings: Settings, *, now: float | None = None, label: str = "corrupt") -> Path | None:
+    """Move the embedded index directory aside to ``<data_dir>/index.<label>-<timestamp>`` (kept for
+    inspection, never deleted here; ``label`` is "corrupt" or "outdated"); None without an index."""
     index = settings.index_dir
     if not index.exists() and not index.is_symlink():
         return None
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    target = index.with_name(f"index.corrupt-{stamp}")
+    target = index.with_name(f"index.{label}-{stamp}")
     n = 1
     while target.exists():
-        target = index.with_name(f"index.corrupt-{stamp}-{n}")
+        target = index.with_name(f"index.{label}-{stamp}-{n}")
         n += 1
     index.rename(target)
-    log.warning("moved the damaged index %s aside to %s", index, target)
+    log.warning("moved the %s index %s aside to %s", label, index, target)
     return target
 
 

@@ -129,6 +129,7 @@ def build_corpus() -> list[tuple[Passage, DocInfo]]:
             url=f"https://example.org/{doc_id}",
             source_name=source_name,
             content_hash=f"hash-{doc_id}",
+            media_type="application/pdf" if doc_type is DocType.PROGRESS_REPORT else "text/html",
         )
         offset = 0
         for ordinal, text in enumerate(texts):
@@ -624,29 +625,31 @@ def test_open_store_picks_remote_with_url(tmp_path: Path) -> None:
         open_store(Settings(data_dir=tmp_path, qdrant_url=f"http://127.0.0.1:{port}"))
 
 
-def test_an_edge_shard_from_before_float16_vectors_keeps_working(tmp_path: Path) -> None:
-    """Shards created with float32 dense storage load, answer and take writes; a wrong dimension is
-    still refused; new shards store float16."""
+def test_an_edge_shard_of_an_earlier_version_is_refused_with_the_command_that_rebuilds_it(tmp_path: Path) -> None:
+    """A shard without the schema marker (written before it existed, perhaps with float32 vectors or
+    without place codes by level) is not read with fallbacks: the error names `foerdersuche reindex`.
+    New shards store float16 and record their schema version."""
     import qdrant_edge as qe
 
-    from core.store import edge
+    from core.errors import OutdatedIndex
+    from core.store import edge, schema
 
     path = tmp_path / "old"
     legacy = edge._edge_config(DIM, qe.VectorStorageDatatype.Float32)
     qe.EdgeShard.create(str(path), legacy).close()
-    store = EdgeStore(path)
-    store.ensure_collection(DIM)
-    store.upsert(POINTS)
-    [hits] = store.query_batch([StoreQuery(limit=3, dense=POINTS[0].dense)])
-    assert hits[0].point_id == point_id_for(POINTS[0].passage.passage_id)
-    with pytest.raises(StoreError, match="reindex"):
-        store.ensure_collection(DIM + 1)
-    assert store.count() == len(POINTS)
-    store.close()
+    with pytest.raises(OutdatedIndex, match="Schema 1, aktuell 2.*`foerdersuche reindex`"):
+        EdgeStore(path)
 
     fresh = EdgeStore(tmp_path / "new")
     fresh.ensure_collection(DIM)
+    fresh.upsert(POINTS)
     fresh.close()
+    assert edge.schema_version(tmp_path / "new") == schema.SCHEMA_VERSION
+    reopened = EdgeStore(tmp_path / "new")  # the marker lets it open
+    assert reopened.count() == len(POINTS)
+    stored = {d.media_type for _, _, d in reopened.iter_points()}
+    assert stored == {d.media_type for _, d in PASSAGES} == {"application/pdf", "text/html"}
+    reopened.close()
     with pytest.raises(Exception, match="datatype"):
         qe.EdgeShard.load(str(tmp_path / "new"), legacy)  # it really is float16
 
@@ -720,54 +723,6 @@ def test_place_codes_go_to_the_field_of_their_level() -> None:
         ("place_codes_kreis", [code("05978"), code("05513")]),
         ("place_codes_gemeinde", [code("05913000")]),
     ]
-
-
-def test_an_edge_shard_from_before_place_codes_by_level_filters_places_by_keyword(tmp_path: Path) -> None:
-    """A shard written before the place codes by level (no level indexes; points without level codes,
-    perhaps with the former all-levels ``place_codes``) keeps exact place filters through the keyword
-    index, and ``ensure_collection`` does not add the level indexes while points lack their codes;
-    once every point was written again (a reindex) it does."""
-    import qdrant_edge as qe
-
-    from core.store import schema
-
-    levels = list(schema.PLACE_CODE_FIELDS.values())
-    path = tmp_path / "old"
-    store = EdgeStore(path)
-    store.ensure_collection(DIM)
-    shard = store._writable()
-    for field_name in levels:
-        shard.update(qe.UpdateOperation.delete_field_index(field_name))
-    shard.update(qe.UpdateOperation.create_field_index("place_codes", qe.IntegerIndexParams(lookup=True, range=False)))
-    store.upsert(POINTS)
-    for doc_id in {d.doc_id for _, d in PASSAGES}:  # as the old payloads: all-levels codes, no level codes
-        keys = next(p.annotations.place_keys for p, d in PASSAGES if d.doc_id == doc_id)
-        store.set_payload(doc_id, {"place_codes": [schema.place_code(k) for k in keys], **{f: [] for f in levels}})
-    store.close()
-
-    old = EdgeStore(path)
-    try:
-        old.ensure_collection(DIM)
-        assert not set(levels) & set(old._writable().info().payload_schema)
-        for name in ("kreis key matches its gemeinde", "any of two place keys", "place keys of two levels"):
-            f = FILTERS[name]
-            assert old.count(f) == len(reference_filter(f))
-            assert set(query(old, limit=100, dense=dense_of("Förderung"), filter=f)) == reference_filter(f)
-        old.upsert(POINTS)  # what a reindex does: every point written again, now with its codes
-    finally:
-        old.close()
-
-    reindexed = EdgeStore(path)
-    try:
-        reindexed.ensure_collection(DIM)  # the next ingest after the reindex
-        assert set(levels) <= set(reindexed._writable().info().payload_schema)
-        doc_id = next(d.doc_id for p, d in PASSAGES if "05978" in p.annotations.place_keys)
-        reindexed.set_payload(doc_id, {"place_keys": []})  # found by its codes from now on
-        assert reindexed.count(FILTERS["kreis key matches its gemeinde"]) == len(
-            reference_filter(FILTERS["kreis key matches its gemeinde"])
-        )
-    finally:
-        reindexed.close()
 
 
 def test_place_codes_are_stable_and_distinct_over_the_gazetteer() -> None:

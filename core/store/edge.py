@@ -22,6 +22,7 @@ shard on a full tmpfs dies when it is opened (keep the data dir off tmpfs).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -32,7 +33,7 @@ from typing import Any, TypeVar
 
 import qdrant_edge as qe
 
-from core.errors import QueryError, StoreCorrupted, StoreError
+from core.errors import OutdatedIndex, QueryError, StoreCorrupted, StoreError
 from core.ids import point_id_for
 from core.models import DocInfo, Passage
 from core.settings import Settings
@@ -55,7 +56,7 @@ RECOVERY_HINT = "Rebuild it with `foerdersuche reindex`."
 _SCROLL_PAGE = 1024
 DEFAULT_MIN_FREE_BYTES = 128 * 1024 * 1024
 # Dense vectors are stored as float16: half the resident memory of float32 (73 MB less at 100k passages
-# of 384 dimensions), with cosine scores equal to 3 decimals. Shards created before keep float32.
+# of 384 dimensions), with cosine scores equal to 3 decimals.
 DENSE_DATATYPE = qe.VectorStorageDatatype.Float16
 # A filtered lexical query that selects fewer points of a segment than this scores them one by one,
 # reading each point's sparse vector (about 2.4 us a point at 100k passages); above it the engine walks
@@ -91,14 +92,15 @@ class EdgeStore:
         self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
-        # whether place filters may use the integer place-code indexes (``schema.PLACE_CODE_FIELDS``):
-        # the shard has them only once every point in it carries its codes (see ensure_collection)
-        self._place_codes = False
         if path.is_dir() and any(path.iterdir()):
+            found = schema_version(path)
+            if found < schema.SCHEMA_VERSION and (path / "edge_config.json").exists():  # a shard, an old one
+                raise OutdatedIndex(
+                    f"Der Index in {path} stammt von einer älteren Version von foerdersuche (Schema {found}, "
+                    f"aktuell {schema.SCHEMA_VERSION}). Bauen Sie ihn aus den gespeicherten Rohdaten neu auf: "
+                    "`foerdersuche reindex` (kein erneutes Crawlen; die alte Fassung wird beiseitegelegt)."
+                )
             self._shard = self._load(None)
-            shard = self._shard
-            indexed = self._engine("read the index info", lambda: set(shard.info().payload_schema))
-            self._place_codes = set(schema.PLACE_CODE_FIELDS.values()) <= indexed
 
     @classmethod
     def open(cls, settings: Settings) -> EdgeStore:
@@ -129,6 +131,7 @@ class EdgeStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._check_disk("create the index")
             self._shard = self._engine("create the index", lambda: qe.EdgeShard.create(str(self.path), config))
+            marker_path(self.path).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
         else:
             # The engine checks a loaded shard against a config only while loading it: reload with ours,
             # and on a mismatch reopen the shard as it is, so the store stays usable after the error.
@@ -137,16 +140,9 @@ class EdgeStore:
             self._engine("close the index", shard.close)
             try:
                 self._shard = self._load(config)
-            except StoreError as err:
-                if "datatype" not in str(err):
-                    self._shard = self._load(None)
-                    raise
-                # created before dense vectors were stored as float16: keep its float32 storage
-                try:
-                    self._shard = self._load(_edge_config(dense_dim, qe.VectorStorageDatatype.Float32))
-                except StoreError:
-                    self._shard = self._load(None)
-                    raise
+            except StoreError:
+                self._shard = self._load(None)
+                raise
         shard = self._shard
         info = self._engine("read the index info", shard.info)
         existing = set(info.payload_schema)
@@ -156,33 +152,13 @@ class EdgeStore:
         for field_name in schema.INTEGER_FIELDS:
             if field_name not in existing:
                 self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=True))
-        code_fields = [f for f in schema.PLACE_CODE_FIELDS.values() if f not in existing]
-        if not code_fields:
-            self._place_codes = True
-        elif info.points_count == 0 or not self._points_without_place_codes(shard):
-            for field_name in code_fields:
+        for field_name in schema.PLACE_CODE_FIELDS.values():
+            if field_name not in existing:
                 self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=False))
-            self._place_codes = True
-        else:  # written before the place codes by level: places filter on the keywords (exact, slower)
-            log.info(
-                "the index at %s predates place codes by level and filters places by keyword; after "
-                "`foerdersuche reindex` the next ingest switches it to the faster codes",
-                self.path,
-            )
 
     def _create_index(self, shard: qe.EdgeShard, field_name: str, params: Any) -> None:
         op = qe.UpdateOperation.create_field_index(field_name, params)
         self._engine(f"index payload field {field_name}", partial(shard.update, op))
-
-    def _points_without_place_codes(self, shard: qe.EdgeShard) -> int:
-        """Points with place keys but no place codes by level: written before those existed. (Reads
-        the payloads, once per open of such a shard; after a reindex there are none.)"""
-        lacking = qe.Filter(
-            must=[qe.IsEmptyCondition(f) for f in schema.PLACE_CODE_FIELDS.values()],
-            must_not=[qe.IsEmptyCondition("place_keys")],
-        )
-        request = qe.CountRequest(exact=True, filter=lacking)
-        return self._engine("count points without place codes", lambda: shard.count(request))
 
     def optimize(self) -> None:
         shard = self._writable()
@@ -269,7 +245,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None or not queries:
             return [[] for _ in queries]
-        requests = [_query_request(q, self._place_codes) for q in queries]
+        requests = [_query_request(q) for q in queries]
         batch = qe.QueryBatchRequest(requests)
         results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
         return [[_hit(point.id, point.score, point.payload) for point in points] for points in results]
@@ -285,7 +261,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None:
             return 0
-        request = qe.CountRequest(exact=True, filter=_filter(filter, self._place_codes))
+        request = qe.CountRequest(exact=True, filter=_filter(filter))
         return self._engine("count points", lambda: shard.count(request))
 
     def facet(self, key: str, filter: SearchFilter | None = None, limit: int = 50) -> list[tuple[str, int]]:
@@ -294,7 +270,7 @@ class EdgeStore:
         shard = self._readable()
         if shard is None:
             return []
-        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(filter, self._place_codes))
+        request = qe.FacetRequest(key, limit=limit, exact=True, filter=_filter(filter))
         response = self._engine(f"count values of {key}", lambda: shard.facet(request))
         return sorted(((str(h.value), h.count) for h in response.hits), key=lambda vc: (-vc[1], vc[0]))
 
@@ -405,18 +381,31 @@ def _sparse(vec: SparseVec) -> qe.SparseVector:
     return qe.SparseVector(list(vec.indices), list(vec.values))
 
 
+def marker_path(shard: Path) -> Path:
+    """The file beside a shard that records which ``schema.SCHEMA_VERSION`` wrote it."""
+    return shard.with_name(shard.name + ".schema.json")
+
+
+def schema_version(shard: Path) -> int:
+    """The schema version of an existing shard; 1 for one written before the marker existed."""
+    try:
+        return int(json.loads(marker_path(shard).read_text(encoding="utf-8"))["schema"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1
+
+
 def _doc_filter(doc_ids: Sequence[str]) -> qe.Filter:
     return qe.Filter(must=[qe.FieldCondition("doc_id", match=qe.MatchAny(list(doc_ids)))])
 
 
-def _filter(search_filter: SearchFilter | None, place_codes: bool) -> qe.Filter | None:
+def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
     if search_filter is None or search_filter.is_empty():
         return None
     conditions: list[Any] = [
         qe.FieldCondition(key, match=qe.MatchAny(values))
-        for key, values in schema.filter_terms(search_filter, place_codes=place_codes)
+        for key, values in schema.filter_terms(search_filter, place_codes=True)
     ]
-    if place_codes and search_filter.place_keys:
+    if search_filter.place_keys:
         levels: list[Any] = [
             qe.FieldCondition(key, match=qe.MatchAny(codes))
             for key, codes in schema.place_code_terms(search_filter.place_keys)
@@ -429,8 +418,8 @@ def _filter(search_filter: SearchFilter | None, place_codes: bool) -> qe.Filter 
     return qe.Filter(must=conditions)
 
 
-def _query_request(query: StoreQuery, place_codes: bool) -> qe.QueryRequest:
-    flt = _filter(query.filter, place_codes)
+def _query_request(query: StoreQuery) -> qe.QueryRequest:
+    flt = _filter(query.filter)
     payload: Any = qe.PayloadSelector.Include(list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
     params = qe.SearchParams(exact=True) if query.exact else None
     nearest = []

@@ -13,6 +13,13 @@ from core.errors import QueryError
 from core.models import Amount, Annotations, DocInfo, DocType, OcrPage, Passage
 from core.store.base import SearchFilter
 
+# What an index holds, by version; an index of an older version is not read (``OutdatedIndex``) but
+# rebuilt from the kept raw bytes by ``foerdersuche reindex``:
+#   1  (no marker) before December 2026: dense float32 or float16, place codes by level only when the
+#      shard had them, no media type in the payload;
+#   2  dense float16, place codes by level on every point, the document's media type in every payload.
+SCHEMA_VERSION = 2
+
 # Payload fields with an index, by kind. Keyword indexes serve filters and facets.
 KEYWORD_FIELDS = (
     "doc_id",
@@ -39,8 +46,6 @@ PLACE_CODE_FIELDS = {
     "kreis": "place_codes_kreis",  # 5-digit: Kreise and kreisfreie Städte
     "region": "place_codes_region",  # Regierungsbezirk, Land, named regions (Ruhr, Rheinisches Revier)
 }
-# (Shards written before carry one all-levels field, ``place_codes``; it is ignored now, and such a
-# shard filters places by keyword until a reindex writes the level codes.)
 # What a summary read (``StoreQuery.payload="summary"``) returns: enough to rank, boost, fold
 # near-duplicates and count facets; the text and the rest come with ``Store.fetch``.
 SUMMARY_FIELDS = (
@@ -131,6 +136,7 @@ def to_payload(passage: Passage, doc: DocInfo) -> dict[str, Any]:
         "content_hash": doc.content_hash,
         "near_duplicate_of": doc.near_duplicate_of,
         "also_published_at": list(doc.also_published_at),
+        "media_type": doc.media_type,
     }
 
 
@@ -178,6 +184,7 @@ def from_payload(payload: dict[str, Any]) -> tuple[Passage, DocInfo]:
         content_hash=payload.get("content_hash") or "",
         near_duplicate_of=payload.get("near_duplicate_of"),
         also_published_at=tuple(payload.get("also_published_at") or ()),
+        media_type=payload.get("media_type"),
     )
     return passage, doc
 
