@@ -637,7 +637,7 @@ def test_an_edge_shard_of_an_earlier_version_is_refused_with_the_command_that_re
     path = tmp_path / "old"
     legacy = edge._edge_config(DIM, qe.VectorStorageDatatype.Float32)
     qe.EdgeShard.create(str(path), legacy).close()
-    with pytest.raises(OutdatedIndex, match="Schema 1, aktuell 2.*`foerdersuche reindex`"):
+    with pytest.raises(OutdatedIndex, match=r"Schema 1, aktuell 2.*`foerdersuche reindex`"):
         EdgeStore(path)
 
     fresh = EdgeStore(tmp_path / "new")
