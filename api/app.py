@@ -60,7 +60,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     )
     app.state.foerdersuche = state
     app.state.templates = web.make_environment()
-    install_error_handlers(app)
+    install_error_handlers(app, web.html_not_found)
     app.include_router(routes.router)
     app.include_router(routes.admin_router)
     app.include_router(web.router)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -113,19 +114,10 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def html_not_found(request: Request) -> HTMLResponse:
-    from api.web import render
+def install_error_handlers(app: FastAPI, html_not_found: Callable[[Request], HTMLResponse]) -> None:
+    """The one mapping of errors to answers: the common JSON body; a browser that followed a broken
+    link gets ``html_not_found`` (the web page's own 404 page, passed in by the app factory)."""
 
-    return render(
-        request,
-        "error.html",
-        404,
-        title="Seite nicht gefunden",
-        message="Diese Seite gibt es nicht. Vielleicht hilft die Suche weiter.",
-    )
-
-
-def install_error_handlers(app: FastAPI) -> None:
     async def on_core_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, FoerdersucheError)
         status, code = classify(exc)

@@ -91,6 +91,17 @@ def safe_href(url: str | None) -> str | None:
     return url if scheme in ("http", "https") else None
 
 
+def html_not_found(request: Request) -> HTMLResponse:
+    """The German 404 page for a browser that followed a broken link."""
+    return render(
+        request,
+        "error.html",
+        404,
+        title="Seite nicht gefunden",
+        message="Diese Seite gibt es nicht. Vielleicht hilft die Suche weiter.",
+    )
+
+
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.templates
     html = env.get_template(name).render(**context)
