@@ -27,7 +27,7 @@ from typing import Any
 from api.errors import ApiError
 from api.jobs import JobManager
 from api.metrics import IndexSnapshot, Metrics
-from core.embedding import Embedder, load_embedder
+from core.embedding import Embedder, load_runtime_embedder
 from core.errors import FoerdersucheError
 from core.gazetteer import Gazetteer, load_gazetteer
 from core.rawstore import RawStore
@@ -129,7 +129,7 @@ class AppState:
                     problems["gazetteer"] = str(exc)
             if self.embedder is None:
                 try:
-                    self.embedder = self._given_embedder or load_embedder(self.settings)
+                    self.embedder = self._given_embedder or load_runtime_embedder(self.settings)
                 except FoerdersucheError as exc:
                     problems["model"] = str(exc)
             if self.store is None:

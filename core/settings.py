@@ -45,12 +45,26 @@ class Settings(BaseSettings):
         description="Directory of a provisioned model; default `<data_dir>/models/<model name>`.",
     )
     embed_batch_size: int = Field(default=16, ge=1, le=512, description="Passages per embedding batch.")
-    embed_backend: Literal["auto", "torch", "torch-int8", "torch-bf16"] = Field(
+    embed_backend: Literal["auto", "torch", "torch-int8", "torch-bf16", "onnx-int8"] = Field(
         default="auto",
-        description="How the dense model runs on the CPU: `auto` (`torch-bf16` where the CPU has native "
+        description="How the dense model embeds passages on the CPU: `auto` (`torch-bf16` where the CPU has native "
         "bfloat16, else `torch-int8`), `torch` (fp32), `torch-int8` (dynamic int8 quantisation of the linear "
-        "layers except the feed-forward output projections) or `torch-bf16` (bfloat16 on CPUs with native "
-        "support, else falls back to int8); measured in the README.",
+        "layers except the feed-forward output projections), `torch-bf16` (bfloat16 on CPUs with native "
+        "support, else falls back to int8) or `onnx-int8` (the int8 ONNX graph `foerdersuche model install` "
+        "writes, on ONNX Runtime, no torch); measured in the README.",
+    )
+    query_backend: Literal["auto", "same", "torch", "torch-int8", "torch-bf16", "onnx-int8"] = Field(
+        default="auto",
+        description="How queries are embedded: `auto` = `onnx-int8` when the model has its verified ONNX graph "
+        "(the default model after `foerdersuche model install`), else as passages; `same` = as passages; or a "
+        "backend of `FOERDERSUCHE_EMBED_BACKEND`. With `onnx-int8` a serving process (`serve`, `search`, "
+        "`ask`) never imports torch until it embeds passages (an ingest).",
+    )
+    query_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        description="Query vectors kept per process (least recently used dropped), so a repeated query "
+        "(pagination, facets, exports) is not embedded again; 0 = no cache.",
     )
 
     # --- index

@@ -94,7 +94,8 @@ def index_key(
         "data_sha256": data_sha256,
         "model": embedder.name,
         "dim": embedder.dim,
-        "embed_backend": getattr(embedder, "backend", settings.embed_backend),  # what ran ("auto" resolved)
+        # what embedded the passages ("auto" resolved); the query side does not shape the index
+        "embed_backend": getattr(embedder, "passage_backend", getattr(embedder, "backend", settings.embed_backend)),
         "embed_batch_size": settings.embed_batch_size,
         "analyser": asdict(analyser),
         "chunk": [settings.chunk_target_words, settings.chunk_max_words, settings.chunk_min_words],

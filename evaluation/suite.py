@@ -90,7 +90,9 @@ def meta(settings: Settings, embedder: Embedder, collection: Collection, extra: 
         "effective_backend": getattr(embedder, "backend", settings.embed_backend),
         "settings": public_settings(settings),
         "git": git_commit(),
-        "versions": {p: version(p) for p in ("ranx", "qdrant-edge-py", "torch", "sentence-transformers")},
+        "versions": {
+            p: version(p) for p in ("ranx", "qdrant-edge-py", "torch", "onnxruntime", "sentence-transformers")
+        },
         "python": platform.python_version(),
         "machine": platform.machine(),
         **extra,

@@ -78,6 +78,12 @@ def model_install() -> None:
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
     out.print(f"Modell bereit: {report.path} (Kosinus zur Referenz min {report.cosine_min:.4f})")
+    if report.onnx is not None:
+        o = report.onnx
+        out.print(
+            f"ONNX-Anfragemodell: {report.path / o.file} ({o.variant}: {o.description}; Kosinus zum Modell min "
+            f"{o.cosine_min:.4f}, Schwelle {o.min_cosine})"
+        )
 
 
 # ---------------------------------------------------------------- ingest

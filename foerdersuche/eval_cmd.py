@@ -43,9 +43,9 @@ def _embedder(settings: Settings, kind: str) -> Embedder:
         from core.embedding import HashingEmbedder
 
         return HashingEmbedder()
-    from core.embedding import load_embedder
+    from core.embedding import load_runtime_embedder
 
-    return load_embedder(settings)
+    return load_runtime_embedder(settings)
 
 
 def _short(variant: str) -> str:

@@ -8,7 +8,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core.embedding import Embedder, load_embedder
+from core.embedding import Embedder, load_runtime_embedder
 from core.gazetteer import Gazetteer, load_gazetteer
 from core.rawstore import RawStore
 from core.registry import Registry
@@ -36,7 +36,7 @@ class Runtime:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = load_embedder(self.settings)
+            self._embedder = load_runtime_embedder(self.settings)
         return self._embedder
 
     @cached_property

@@ -1,0 +1,153 @@
+"""The query encoder on ONNX Runtime: written and verified by the installer, as close to the checkpoint as
+measured, and a serving process that searches with it never imports torch (a real ``serve`` process);
+repeated queries are not embedded again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from serverproc import running_server
+
+from core.embedding import E5Embedder, HashingEmbedder, QueryCache, RuntimeEmbedder
+from core.model_install import REPORT_FILE, ModelInstallReport, install_default_model, onnx_graph
+from core.settings import PROJECT_ROOT, Settings
+
+# Not the installer's sentences (core.model_install.VERIFY_SENTENCES): the agreement must hold beyond them.
+OTHER_TEXTS = (
+    "query: Welche Fördermittel erhält die Emschergenossenschaft für den Umbau?",
+    "query: Wasserstoff Duisburg",
+    "query: Ü",
+    "passage: Gefördert werden bis zu 80 % der zuwendungsfähigen Ausgaben, höchstens 500.000 Euro, gemäß § 4 Abs. 2.",
+    "passage: " + "Der EcoTecHub Bergkamen verbindet Hochschule, Kommune und Unternehmen. " * 60,  # truncated
+)
+
+
+@pytest.fixture(scope="module")
+def installed() -> ModelInstallReport:
+    return install_default_model(Settings().model_path)
+
+
+@pytest.mark.slow
+def test_install_writes_and_reports_the_verified_int8_graph(installed: ModelInstallReport) -> None:
+    assert installed.onnx is not None
+    report = json.loads((installed.path / REPORT_FILE).read_text(encoding="utf-8"))["onnx"]
+    assert report["file"] == "onnx/model_qint8.onnx" and (installed.path / report["file"]).is_file()
+    assert report["variant"] == "int8-keep-ffn-output"
+    assert report["cosine_min"] >= report["min_cosine"] == 0.995
+    assert onnx_graph(installed.path) == installed.path / "onnx" / "model_qint8.onnx"
+
+
+@pytest.mark.slow
+def test_the_int8_graph_agrees_with_the_checkpoint_on_other_text(installed: ModelInstallReport) -> None:
+    from core.encoder import TransformerEncoder
+    from core.onnx_encoder import OnnxEncoder
+
+    graph = onnx_graph(installed.path)
+    assert graph is not None
+    reference = TransformerEncoder.load(installed.path)
+    assert reference is not None
+    encoder = OnnxEncoder.load(installed.path, graph)
+    expected = reference.encode(OTHER_TEXTS, 8)
+    alone = encoder.encode(OTHER_TEXTS, 1)
+    batched = encoder.encode(OTHER_TEXTS, 8)
+    assert alone.dtype == np.float32 and alone.shape == expected.shape
+    np.testing.assert_allclose(np.linalg.norm(alone, axis=1), 1.0, atol=1e-5)
+    cosines = (alone * expected).sum(axis=1)
+    assert cosines.min() >= 0.995, cosines
+    # in a batch the int8 activation scale is the batch's (padding is masked): the same threshold holds
+    assert ((batched * expected).sum(axis=1) >= 0.995).all()
+    assert encoder.count_tokens(["query: Wasserstoff"]) == reference.count_tokens(["query: Wasserstoff"])
+
+
+@pytest.mark.slow
+def test_the_default_runtime_embeds_queries_by_onnx_and_loads_passages_on_demand(
+    installed: ModelInstallReport,
+) -> None:
+    code = """
+import sys
+from core.embedding import load_runtime_embedder
+from core.settings import Settings
+e = load_runtime_embedder(Settings(model_dir=sys.argv[1]))
+q = e.embed_queries(["Kreislaufwirtschaft im Kreis Unna"])
+print(e.query_backend, e.passages_loaded, "torch" in sys.modules)
+p = e.embed_passages(["Im Kreis Unna entsteht ein Zentrum für Kreislaufwirtschaft."])
+print(e.passages_loaded, "torch" in sys.modules, round(float((q * p).sum()), 2) > 0.8, e.backend)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(installed.path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.split("\n")[:2]
+    assert first == "onnx-int8 False False"
+    loaded, torch_now, similar, label = second.split()
+    assert (loaded, torch_now, similar) == ("True", "True", "True")
+    assert label.endswith("+onnx-int8") and label.startswith("torch-")
+
+
+@pytest.mark.slow
+def test_a_real_server_searches_without_importing_torch(
+    tmp_path: Path, installed: ModelInstallReport, real_embedder: E5Embedder
+) -> None:
+    """``foerdersuche serve`` over an index built with the torch passage embedder: hybrid search through
+    HTTP works, and no torch library is mapped into the server process (/proc/PID/maps)."""
+    from foerdersuche.runtime import open_runtime
+    from ingest.pipeline import discover
+
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, model_dir=installed.path)
+    items, _ = discover([PROJECT_ROOT / "corpus" / "sample"])
+    with open_runtime(settings, embedder=real_embedder) as rt:
+        rt.indexer.ingest(items[:4])
+    with running_server(data_dir, env={"FOERDERSUCHE_MODEL_DIR": str(installed.path)}) as server:
+        hits = server.client.get("/search", params={"q": "Strukturwandel Förderung", "mode": "dense"}).json()
+        assert hits["total_passages"] > 0
+        again = server.client.get("/search", params={"q": "Strukturwandel Förderung", "mode": "dense", "page": 2})
+        assert again.status_code == 200
+        maps = Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
+        assert "libtorch" not in maps
+        assert "onnxruntime" in maps
+
+
+# ---------------------------------------------------------------- the query cache (fast)
+
+
+class _Counting(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__(dim=32)
+        self.backend = "hashing"
+        self.calls: list[list[str]] = []
+
+    def embed_queries(self, texts: object) -> np.ndarray:
+        self.calls.append(list(texts))  # type: ignore[call-overload]
+        return super().embed_queries(list(texts))  # type: ignore[call-overload]
+
+
+def test_repeated_queries_are_not_embedded_again() -> None:
+    inner = _Counting()
+    embedder = RuntimeEmbedder(inner, passages=inner, cache_size=2)  # type: ignore[arg-type]
+    first = embedder.embed_queries(["Wasserstoff", "Zeche"])
+    again = embedder.embed_queries(["Zeche", "Wasserstoff"])
+    np.testing.assert_array_equal(first[::-1], again)
+    assert inner.calls == [["Wasserstoff", "Zeche"]]
+    assert (embedder.cache.hits, embedder.cache.misses) == (2, 2)
+    embedder.embed_queries(["Kokerei"])  # the least recently used ("Zeche", then "Wasserstoff") go first
+    embedder.embed_queries(["Wasserstoff"])
+    embedder.embed_queries(["Zeche"])
+    assert inner.calls[1:] == [["Kokerei"], ["Zeche"]]
+    again[0, 0] = 42.0  # a caller's array is its own; the cache keeps its rows
+    assert embedder.embed_queries(["Zeche"])[0, 0] != 42.0
+
+
+def test_a_zero_cache_embeds_every_time() -> None:
+    cache = QueryCache(0)
+    cache.put(("m", "b", "x"), np.ones(3, dtype=np.float32))
+    assert cache.get(("m", "b", "x")) is None and len(cache) == 0
