@@ -529,6 +529,9 @@ class _Reader:
 
     def dates_in(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
         found = [(lo + s, lo + e, d) for s, e, d in find_dates(self.text[lo:hi])]
+        for m in _YEAR_CELL.finditer(self.text, lo, hi):  # "… | 6,4 Mio. € | 2022": a table cell that is a year
+            if not any(s <= m.start(1) < e for s, e, _ in found):
+                found.append((m.start(1), m.end(1), m.group(1)))
         for m in _DAY_MONTH.finditer(self.text, lo, hi):
             year = self.year or self._year_before(m.start())
             if year and not any(s <= m.start() < e for s, e, _ in found):
@@ -874,8 +877,20 @@ def _fact_date(r: _Reader, seg: Segment, amount: AmountSpan) -> str | None:
 
 
 def _events(r: _Reader, seg: Segment, state: _ProjectState) -> None:
-    seg_text = r.text[seg.start : seg.end]
-    dates = r.dates_in(seg.start, seg.end)
+    """The dated events of a segment, one per clause (clauses end at ";")."""
+    if seg.cells:
+        _clause_events(r, seg, seg.start, seg.end, state)
+        return
+    start = seg.start
+    for m in re.finditer(r";", r.text[seg.start : seg.end]):
+        _clause_events(r, seg, start, seg.start + m.start(), state)
+        start = seg.start + m.end()
+    _clause_events(r, seg, start, seg.end, state)
+
+
+def _clause_events(r: _Reader, seg: Segment, lo: int, hi: int, state: _ProjectState) -> None:
+    seg_text = r.text[lo:hi]
+    dates = r.dates_in(lo, hi)
     found_cue = False
     for pattern, what, stage in _EVENT_CUES:
         m = pattern.search(seg_text)
@@ -884,9 +899,12 @@ def _events(r: _Reader, seg: Segment, state: _ProjectState) -> None:
         found_cue = True
         if stage is not None:
             state.stages.append(stage)
+        if not dates and r.doc.date and _TODAY.search(seg_text):
+            # "hat heute … eröffnet", "Beschluss: …" in minutes: the day of the document itself
+            dates = [(lo, lo, r.doc.date)]
         if not dates:
             break
-        cue_at = seg.start + m.start()
+        cue_at = lo + m.start()
         date = min(dates, key=lambda d: abs(d[0] - cue_at))
         label = what
         if what == "Start" and len(dates) >= 2 and re.search(r"(?i)laufzeit|bis", seg_text):
@@ -899,6 +917,8 @@ def _events(r: _Reader, seg: Segment, state: _ProjectState) -> None:
         state.stages.append(ProjectStatus.APPROVED)
 
 
+_YEAR_CELL = re.compile(r"\|\s*((?:19|20)\d{2})\s*(?=\||$)", re.MULTILINE)
+_TODAY = re.compile(r"\b(?:heute|[Hh]eute)\b|^\s*(?:->\s*)?Beschluss\s*:")
 _STAGE_ORDER = [ProjectStatus.PLANNED, ProjectStatus.APPROVED, ProjectStatus.RUNNING, ProjectStatus.COMPLETED]
 
 

@@ -188,3 +188,18 @@ def test_name_tokens_expand_coordinated_compounds_and_drop_places(gaz: Gazetteer
     assert "gruendungszentrum" in tokens and "innovationszentrum" in tokens
     assert keys == {"05978020"}
     assert name_tokens("Gründungszentrum Kamen", gaz)[0] <= tokens
+
+
+def test_events_from_table_year_cells_from_each_clause_and_from_today(gaz: Gazetteer) -> None:
+    table = "Vorhaben | Ort | Förderung | Bewilligung\n\nRadverbindung Werne – Bergkamen | Werne | 1,62 Mio. € | 2022"
+    [m] = [m for m in extract_intel(doc(table), gaz).mentions if "Radverbindung" in m.name]
+    assert [(e.date, e.what) for e in m.events] == [("2022", "Bewilligung")]
+    two = (
+        "Das Wasserstoffzentrum Hamm-Uentrop wurde im Mai 2023 bewilligt; "
+        "der Bau des Wasserstoffzentrums Hamm-Uentrop beginnt im Frühjahr 2024."
+    )
+    [m] = extract_intel(doc(two), gaz).mentions
+    assert [(e.date, e.what) for e in m.events] == [("2023-05", "Bewilligung"), ("2024", "Start")]
+    today = "Die Stadt hat das Wasserstoffzentrum Hamm-Uentrop heute offiziell eröffnet."
+    [m] = extract_intel(doc(today, date="2026-02-03"), gaz).mentions
+    assert [(e.date, e.what) for e in m.events] == [("2026-02-03", "Eröffnung")]
