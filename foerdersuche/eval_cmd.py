@@ -136,7 +136,10 @@ def eval_command(
         str,
         typer.Option(
             "--collection",
-            help="domain | xquad-de (retrieval) | facts (the register's extraction; ignored with --queries/--qrels).",
+            help=(
+                "domain | xquad-de (retrieval) | facts (the register's extraction) | answers (direct answers); "
+                "ignored with --queries/--qrels."
+            ),
         ),
     ] = "domain",
     queries: Annotated[
@@ -261,54 +264,6 @@ def _eval_facts(s: Settings, as_json: bool, pin: bool, report_dir: Path | None) 
     table.add_row("linking/false_merges", str(report["linking"]["false_merges"]))
     out.print(table)
     out.print(f"Bericht: {target}")
-
-
-def _eval_answers(
-    s: Settings, embedder_kind: str, workdir: Path | None, report_dir: Path | None, as_json: bool, progress: Any
-) -> None:
-    """The direct-answer collection: right / wrong / not answered per question type, checked against the gate."""
-    from evaluation import answers
-    from evaluation import report as report_io
-
-    try:
-        embedder = _embedder(s, embedder_kind)
-        report = answers.run_answers(s, embedder, workdir or s.data_dir / "eval" / "domain", progress=progress)
-    except (FoerdersucheError, ValueError, RuntimeError, OSError) as exc:
-        raise _fail(str(exc)) from exc
-    report["gate_failures"] = answers.gate_failures(report, answers.load_gate()) if answers.GATE_FILE.exists() else []
-    target = report_dir or report_io.default_dir(s.reports_dir, "answers")
-    target.mkdir(parents=True, exist_ok=True)
-    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False))
-        return
-    table = Table(title="answers: direct answers over corpus/sample", title_justify="left")
-    for col in ("type", "answerable", "right", "wrong", "not answered", "no answer: wrong", "no answer: quiet"):
-        table.add_column(col, justify="left" if col == "type" else "right")
-    rows = [(t, b) for t, b in report["per_type"].items()] + [
-        ("all", {"answerable": report["answerable"], "no_answer": report["no_answer"]})
-    ]
-    for t, b in rows:
-        a, n = b["answerable"], b["no_answer"]
-        table.add_row(
-            t,
-            str(a["questions"]),
-            str(a["right"]),
-            str(a["wrong"]),
-            str(a["not_answered"]),
-            f"{n['wrong']}/{n['questions']}",
-            f"{n['not_answered']}/{n['questions']}",
-        )
-    out.print(table)
-    out.print(
-        f"right of answerable {report['right_of_answerable']:.3f} (target >= 0.75), "
-        f"wrong of all {report['wrong_of_all']:.3f} (target <= 0.05)"
-    )
-    for failure in report["gate_failures"]:
-        out.print(f"[red]gate:[/red] {escape(failure)}")
-    out.print(f"Bericht: {target}")
-    if report["gate_failures"]:
-        raise typer.Exit(1)
 
 
 def _eval_answers(
