@@ -8,8 +8,9 @@ resolution and binding, and what OCR changes on the real-world files.
    scan: 200 dpi, 9 pt, stronger skew), each page rendered by PDFium at every resolution measured.
    Pages/s counts rendering and recognition of one page, one process, as the parse worker does it.
 2. The binding: tesserocr (in process, one Tesseract for all pages) against pytesseract (a
-   ``tesseract`` process per page), when pytesseract is importable; same images, at the default
-   resolution, on the first two scan styles.
+   ``tesseract`` process per page), when pytesseract is importable (it is no dependency:
+   ``.venv/bin/pip install pytesseract==0.3.13``); same images, at the default resolution, on the
+   first two scan styles.
 3. With ``--realworld``, a real scan: ``pypdf__Seige_of_Vicksburg_Sample_OCR.pdf`` (a scanned
    English book, 6 pages) carries its publisher's OCR layer; Tesseract's reading of its page images
    is compared with that layer (itself OCR, so the "CER" is disagreement, an upper bound).
