@@ -144,8 +144,6 @@ def ingest(
     )
     for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
         out.print(escape(line))
-    for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
-        out.print(escape(line))
     for f in report.files:
         if f.status not in (FileStatus.INDEXED, FileStatus.UNCHANGED):
             out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
@@ -396,8 +394,6 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
     for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
         out.print(f"  {st:10} {n}")
-    for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
-        out.print(escape(line))
     for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
         out.print(escape(line))
     if info["sources"]:
