@@ -410,7 +410,12 @@ def bench_http(
     passages; raises RuntimeError when the server does not serve all of them."""
     import httpx
 
-    env = {**os.environ, "FOERDERSUCHE_MODEL_DIR": str(settings.model_path), "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "FOERDERSUCHE_MODEL_DIR": str(settings.model_path),
+        "TOKENIZERS_PARALLELISM": "false",
+        "FOERDERSUCHE_QUERY_CACHE_SIZE": "0",  # every request embeds its query, as a new query would
+    }
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -528,6 +533,13 @@ def run(settings: Settings, options: BenchOptions, target: Path, progress: Progr
     if progress:
         progress("embedding throughput")
     report["embedding"] = bench_embedding(embedder, base)
+    if options.embedder == "model":
+        if progress:
+            progress("query encoder: ONNX Runtime against torch, a process each")
+        from evaluation.query_encoder import domain_queries
+        from evaluation.query_encoder import measure as measure_query_encoder
+
+        report["query_encoder"] = measure_query_encoder(settings, domain_queries(), rounds=3, workdir=work)
     from core.gazetteer import load_gazetteer
     from evaluation.synthetic import generate
 
@@ -687,6 +699,33 @@ def _ratio(row: dict[str, Any]) -> str:
     return f"{paired['median']}x (95% CI {paired['ci95'][0]}-{paired['ci95'][1]})" if paired else ""
 
 
+def _query_encoder_lines(qe: dict[str, Any] | None) -> list[str]:
+    if not qe:
+        return []
+    rows = [
+        f"| `{name}` ({b['ran']}) | {b['latency_ms']['p50']} | {b['latency_ms']['p95']} | "
+        f"{', '.join(str(x) for x in b['p50_per_round_ms'])} | {b['load_seconds']} | {b['rss_mib']} | "
+        f"{b['peak_rss_mib']} | {'yes' if b['torch_imported'] else 'no'} |"
+        for name, b in qe["backends"].items()
+    ]
+    ratio = qe["onnx_over_torch"]
+    return [
+        "",
+        "## Query encoder: ONNX Runtime against torch",
+        "",
+        f"A process per backend, {qe['rounds']} each, alternating; {qe['queries']} domain queries one at a time; "
+        "per query the median over the processes (`python -m evaluation.query_encoder`).",
+        "",
+        "| query backend | p50 ms | p95 ms | p50 per process | load s | RSS MiB | peak RSS MiB | torch imported |",
+        "|---|---:|---:|---|---:|---:|---:|---|",
+        *rows,
+        "",
+        f"ONNX / torch per query (paired): **{ratio['median']}** (95% interval {ratio['ci95'][0]}-{ratio['ci95'][1]}); "
+        f"a repeated query (query cache): {qe['backends']['onnx-int8']['cache_hit_ms']} ms.",
+        "",
+    ]
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["meta"]
     ing, emb = report["ingest"], report["embedding"]
@@ -727,6 +766,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"**{emb['passages_per_s']} passages/s**, {emb['tokens_per_s']} tokens/s ({emb['token_unit']})",
         f"- peak RSS of the benchmark process: {m.get('bench_process_peak_rss_mib')} MiB",
         "",
+        *_query_encoder_lines(report.get("query_encoder")),
         "## Per index size",
     ]
     for size, entry in report["sizes"].items():

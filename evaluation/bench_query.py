@@ -237,12 +237,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from core.embedding import HashingEmbedder, load_embedder
+    from core.embedding import HashingEmbedder, load_runtime_embedder
     from core.store.factory import open_store
 
-    settings = Settings(data_dir=args.data_dir, model_dir=args.model_dir, qdrant_url=None)
+    # the serving path (queries by the query backend); no query cache, so every query is embedded
+    settings = Settings(data_dir=args.data_dir, model_dir=args.model_dir, qdrant_url=None, query_cache_size=0)
     started = time.perf_counter()
-    embedder: Embedder = HashingEmbedder() if args.embedder == "hashing" else load_embedder(settings)
+    embedder: Embedder = HashingEmbedder() if args.embedder == "hashing" else load_runtime_embedder(settings)
     store = open_store(settings)
     load_s = time.perf_counter() - started
     texts = json.loads(args.texts.read_text(encoding="utf-8"))
