@@ -27,7 +27,8 @@ def ask_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Answer a "wie viel / wann / wie viele / wer / wo" question with a cited value, or say there is none."""
-    from foerdersuche.cli import _hit_json, _print_hits, settings
+    from foerdersuche.context import settings
+    from foerdersuche.hits import hit_json, print_hits
     from foerdersuche.runtime import open_runtime
     from ingest.reconcile import missing_index
     from search.answer import AnswerOptions, ask
@@ -49,7 +50,7 @@ def ask_command(
         body: dict[str, Any] = {
             "question": question,
             "answer": answer.to_dict() if answer else None,
-            "hits": [_hit_json(found, h) for h in found.hits[:k]],
+            "hits": [hit_json(found, h) for h in found.hits[:k]],
         }
         print(json.dumps(body, ensure_ascii=False, indent=1))
         return
@@ -76,7 +77,7 @@ def ask_command(
         out.print()
     from dataclasses import replace
 
-    _print_hits(replace(found, hits=found.hits[:k]))
+    print_hits(replace(found, hits=found.hits[:k]))
 
 
 def register(app: typer.Typer) -> None:

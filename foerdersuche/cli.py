@@ -11,16 +11,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from core.errors import FoerdersucheError
 from core.models import FileStatus
-from core.settings import Settings
-from foerdersuche import ask_cmd, crawl_cmd, eval_cmd, register_cmd, serve_cmd
+from foerdersuche import ask_cmd, context, crawl_cmd, eval_cmd, register_cmd, serve_cmd
+from foerdersuche.hits import extended_json, hit_json, print_facets, print_hits
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
 model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
@@ -30,16 +29,8 @@ crawl_cmd.register(app)  # crawl, reindex
 eval_cmd.register(app)  # eval, bench
 ask_cmd.register(app)  # ask
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-
-class _State:
-    settings_overrides: ClassVar[dict[str, Any]] = {}
-
-
-def settings() -> Settings:
-    return Settings(**_State.settings_overrides)
+settings = context.settings
+out, err = context.out, context.err
 
 
 @app.callback()
@@ -53,12 +44,10 @@ def _global(
         ),
     ] = None,
 ) -> None:
-    _State.settings_overrides = {"data_dir": data_dir} if data_dir is not None else {}
+    context.set_data_dir(data_dir)
 
 
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    err.print(f"[red]Fehler:[/red] {escape(str(exc))}")
-    return typer.Exit(code)
+_fail = context.fail
 
 
 register_cmd.register(app, settings, _fail)  # facts, projects [show]
@@ -152,76 +141,6 @@ def ingest(
 # ---------------------------------------------------------------- search
 
 
-def _hit_json(result: Any, hit: Any) -> dict[str, Any]:
-    p, d = hit.passage, hit.doc
-    return {
-        "doc_id": d.doc_id,
-        "passage_id": p.passage_id,
-        "source": d.source,
-        "url": d.url,
-        "title": d.title,
-        "page": p.page,
-        "date": d.date,
-        "doc_type": d.doc_type.value,
-        "language": d.language,
-        "score": hit.score,
-        "ranks": dict(hit.ranks),
-        "text": p.text,
-        "char_start": p.char_start,
-        "char_end": p.char_end,
-        "heading_path": list(p.heading_path),
-        "highlights": [list(s) for s in result.highlights(hit)],
-        "places": list(p.annotations.places),
-        "programs": list(p.annotations.programs),
-        "ocr": None if p.ocr is None else {"confidence": p.ocr.confidence, "flagged": p.ocr.flagged},
-    }
-
-
-def _print_hits(result: Any, group: bool = False, per_doc: int = 3) -> None:
-    from search.group import group_hits
-
-    if not result.hits:
-        out.print("Keine Treffer.")
-        return
-    if result.plan.places:
-        out.print("Ort erkannt: " + ", ".join(f"{p.name} ({p.ags})" for p in result.plan.places))
-    if not group:
-        for i, hit in enumerate(result.hits, 1):
-            _print_hit(result, hit, f"{i}. ")
-        return
-    for i, g in enumerate(group_hits(result.hits, per_doc), 1):
-        for j, hit in enumerate(g.hits):
-            _print_hit(result, hit, f"{i}. " if j == 0 else "   ", show_title=j == 0)
-        if g.also_published_at:
-            out.print("   [dim]auch veröffentlicht unter: " + escape(", ".join(g.also_published_at)) + "[/dim]")
-
-
-def _print_hit(result: Any, hit: Any, prefix: str, show_title: bool = True) -> None:
-    from search.highlight import snippet_window
-
-    p, d = hit.passage, hit.doc
-    cite = [d.url or d.source]
-    if p.page is not None:
-        cite.append(f"S. {p.page}" + (" (Text per Texterkennung)" if p.ocr is not None else ""))
-    if d.date:
-        cite.append(d.date)
-    if show_title:
-        out.print(f"\n[bold]{prefix}{escape(d.title or '(ohne Titel)')}[/bold]  [dim]{hit.score:.3f}[/dim]")
-    score = "" if show_title else f"  [dim]{hit.score:.3f}[/dim]"
-    out.print(f"   [cyan]{escape(' · '.join(cite))}[/cyan]{score}")
-    spans = result.highlights(hit)
-    a, b = snippet_window(p.text, spans)
-    parts, pos = [], a
-    for x, y in spans:
-        if x < a or y > b:
-            continue
-        parts.append(escape(p.text[pos:x]) + "[bold yellow]" + escape(p.text[x:y]) + "[/bold yellow]")
-        pos = y
-    parts.append(escape(p.text[pos:b]))
-    snippet = "".join(parts).replace("\n", " ")
-    out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(p.text) else ""))
-
-
 @app.command()
 def search(
     query: Annotated[str | None, typer.Argument(help="The query (German).")] = None,
@@ -298,18 +217,18 @@ def search(
             for q in lines:
                 result = searcher.search(SearchRequest(query=q, k=k, filter=flt, options=options))
                 found_nothing = found_nothing or not result.hits
-                hits = [_hit_json(result, h) for h in result.hits]
+                hits = [hit_json(result, h) for h in result.hits]
                 if queries is not None:
                     print(json.dumps({"query": q, "hits": hits}, ensure_ascii=False))
                 elif as_json and not (group or facets):
                     print(json.dumps(hits, ensure_ascii=False, indent=1))
                 elif as_json:
-                    body = _extended_json(result, rt.gazetteer, group, per_doc, facets)
+                    body = extended_json(result, rt.gazetteer, group, per_doc, facets)
                     print(json.dumps(body, ensure_ascii=False, indent=1))
                 else:
-                    _print_hits(result, group, per_doc)
+                    print_hits(result, group, per_doc)
                     if facets:
-                        _print_facets(result, rt.gazetteer)
+                        print_facets(result, rt.gazetteer)
             if found_nothing and rt.store.count() == 0:  # stderr: the JSON on stdout keeps its contract
                 err.print(
                     f"[yellow]Hinweis:[/yellow] Der Index in {escape(str(rt.settings.data_dir))} ist leer. "
@@ -318,49 +237,6 @@ def search(
                 )
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
-
-
-def _extended_json(result: Any, gazetteer: Any, group: bool, per_doc: int, facets: bool) -> dict[str, Any]:
-    from search.facets import facet_counts
-    from search.group import group_hits
-
-    body: dict[str, Any] = {
-        "query": result.request.query,
-        "places_in_query": [{"ags": p.ags, "name": p.name} for p in result.plan.places],
-    }
-    if group:
-        body["groups"] = [
-            {
-                "doc_id": g.doc.doc_id,
-                "title": g.doc.title,
-                "source": g.doc.source,
-                "url": g.doc.url,
-                "date": g.doc.date,
-                "score": g.score,
-                "also_published_at": list(g.also_published_at),
-                "passages": [_hit_json(result, h) for h in g.hits],
-                "more_passages": g.total_hits - len(g.hits),
-            }
-            for g in group_hits(result.hits, per_doc)
-        ]
-    else:
-        body["hits"] = [_hit_json(result, h) for h in result.hits]
-    if facets:
-        counts = facet_counts(result.candidates, gazetteer)
-        body["facets"] = {k: [[v, n] for v, n in vals] for k, vals in counts.items()}
-    return body
-
-
-def _print_facets(result: Any, gazetteer: Any) -> None:
-    from search.facets import facet_counts
-
-    for name, values in facet_counts(result.candidates, gazetteer).items():
-        if values:
-            shown = ", ".join(f"{gazetteer.places[v].name if name == 'place' else v} ({n})" for v, n in values[:10])
-            out.print(f"[dim]{name}:[/dim] {escape(shown)}")
-
-
-# ---------------------------------------------------------------- status
 
 
 @app.command()

@@ -33,7 +33,7 @@ EMBEDDERS = ("model", "hashing")
 
 
 def _settings() -> Settings:
-    from foerdersuche.cli import settings
+    from foerdersuche.context import settings
 
     return settings()
 
