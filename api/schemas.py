@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from core.models import DocType
 from search.engine import MAX_K, MAX_QUERY_CHARS
@@ -89,9 +89,13 @@ class SearchParams(BaseModel):
     program: list[FilterValue] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Funding programme(s)."
     )
-    doc_type: list[DocType] = Field(default_factory=list, max_length=MAX_FILTER_VALUES, description="Document type(s).")
-    date_from: IsoDate | None = Field(default=None, description="Documents dated on or after (YYYY-MM-DD).")
-    date_to: IsoDate | None = Field(default=None, description="Documents dated on or before (YYYY-MM-DD).")
+    doc_type: list[FilterValue] = Field(
+        default_factory=list,
+        max_length=MAX_FILTER_VALUES,
+        description="Document type(s): press_release, project_page, progress_report, other (or the German labels).",
+    )
+    date_from: str | None = Field(default=None, max_length=10, description="Documents dated on or after (YYYY-MM-DD).")
+    date_to: str | None = Field(default=None, max_length=10, description="Documents dated on or before (YYYY-MM-DD).")
     language: list[FilterValue] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Language code(s), e.g. `de`."
     )
@@ -106,12 +110,6 @@ class SearchParams(BaseModel):
         le=MAX_PASSAGES_PER_DOC,
         description="Best passages shown per document (all matching passages are counted).",
     )
-
-    @model_validator(mode="after")
-    def _dates_ordered(self) -> SearchParams:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from must not be after date_to")
-        return self
 
 
 # ----------------------------------------------------------------------------- search response

@@ -19,7 +19,6 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 
 from api.schemas import (
     AnswerCitation,
@@ -38,14 +37,13 @@ from api.schemas import (
     SearchResponse,
 )
 from api.state import AppState
-from core.errors import QueryError
-from core.gazetteer import Gazetteer, Place
+from core.gazetteer import Gazetteer
 from core.models import DocType, Hit, Passage
-from core.store.base import SearchFilter
-from search.engine import SearchRequest, SearchResult
-from search.facets import facet_counts
+from search.engine import SearchOptions, SearchRequest, SearchResult
+from search.facets import facet_counts, index_facets
 from search.group import group_hits
 from search.highlight import mark, snippet_window
+from search.request import RequestParams, resolve_request
 
 FACET_LIMIT = 50
 FIRST_YEAR = 1990  # global year facets count from here to next year
@@ -71,39 +69,28 @@ PDF = "application/pdf"
 # ----------------------------------------------------------------------------- filters
 
 
-def resolve_place(value: str, gazetteer: Gazetteer) -> Place:
-    """An AGS (or region key) as is, else a place name or alias (any case, inflected forms too)."""
-    text = value.strip()
-    if text in gazetteer.places:
-        return gazetteer.places[text]
-    if text.isdigit():
-        raise QueryError(f"Unbekannter Ortsschlüssel: {text!r}")
-    folded = text.casefold()
-    for place in gazetteer.places.values():
-        if folded == place.name.casefold() or any(folded == a.casefold() for a in place.aliases):
-            return place
-    found = gazetteer.find_places(text, ignore_case=True)
-    if len(found) == 1 and found[0].start == 0 and found[0].end == len(text):
-        return gazetteer.places[found[0].ags]
-    raise QueryError(f"Unbekannter Ort: {text!r}")
-
-
-def build_filter(params: SearchParams, gazetteer: Gazetteer) -> tuple[SearchFilter, AppliedFilter]:
-    places = list({p.ags: p for p in (resolve_place(v, gazetteer) for v in params.place)}.values())
-    keys: list[str] = []
-    for place in places:
-        keys.extend(gazetteer.place_filter_keys(place.ags))
-    flt = SearchFilter(
-        place_keys=tuple(dict.fromkeys(keys)),
-        programs=tuple(dict.fromkeys(params.program)),
-        doc_types=tuple(dict.fromkeys(t.value for t in params.doc_type)),
-        languages=tuple(dict.fromkeys(params.language)),
-        source_names=tuple(dict.fromkeys(params.source)),
-        date_from=params.date_from.isoformat() if params.date_from else None,
-        date_to=params.date_to.isoformat() if params.date_to else None,
+def request_params(params: SearchParams) -> RequestParams:
+    """The API's parameters as the one resolver (``search.request``) takes them from every front end."""
+    return RequestParams(
+        query=params.q,
+        k=params.k,
+        places=params.place,
+        programs=params.program,
+        doc_types=params.doc_type,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        languages=params.language,
+        sources=params.source,
+        mode=params.mode,
     )
+
+
+def resolve(params: SearchParams, gazetteer: Gazetteer, defaults: SearchOptions) -> tuple[SearchRequest, AppliedFilter]:
+    """The validated request (``search.request.resolve_request``) and the filter as the answer shows it."""
+    resolved = resolve_request(request_params(params), gazetteer, defaults)
+    flt = resolved.request.filter
     applied = AppliedFilter(
-        places=[PlaceOut(ags=p.ags, name=p.name) for p in places],
+        places=[PlaceOut(ags=p.ags, name=p.name) for p in resolved.places],
         programs=list(flt.programs),
         doc_types=[DocType(t) for t in flt.doc_types],
         languages=list(flt.languages),
@@ -111,7 +98,7 @@ def build_filter(params: SearchParams, gazetteer: Gazetteer) -> tuple[SearchFilt
         date_from=flt.date_from,
         date_to=flt.date_to,
     )
-    return flt, applied
+    return resolved.request, applied
 
 
 # ----------------------------------------------------------------------------- citations, snippets
@@ -224,10 +211,6 @@ def query_facets(result: SearchResult, gazetteer: Gazetteer | None) -> Facets:
     """Facets of a query (``search.facets``): documents per value among the fused candidates."""
     candidates = result.candidates or result.hits
     counts = facet_counts(candidates, gazetteer, FACET_LIMIT) if gazetteer else {}
-    per_source: dict[str, set[str]] = {}
-    for hit in candidates:
-        if hit.doc.source_name:
-            per_source.setdefault(hit.doc.source_name, set()).add(hit.doc.doc_id)
 
     def values(name: str) -> dict[str, int]:
         return dict(counts.get(name, ()))
@@ -240,7 +223,7 @@ def query_facets(result: SearchResult, gazetteer: Gazetteer | None) -> Facets:
         doc_types=_counted(values("doc_type"), doc_type_label),
         years=sorted(_counted(values("year"), _same), key=lambda fv: fv.value, reverse=True),
         languages=_counted(values("language"), language_label),
-        sources=_counted({k: len(v) for k, v in per_source.items()}, _same),
+        sources=_counted(values("source"), _same),
     )
 
 
@@ -249,32 +232,16 @@ def global_facets(state: AppState) -> tuple[int, Facets]:
     store = state.require_store()
     gazetteer = state.gazetteer
     with state.index_lock.read():
-        total = store.count()
-        fields = {
-            name: dict(store.facet(key, None, FACET_LIMIT))
-            for name, key in (
-                ("places", "place_keys"),
-                ("programs", "programs"),
-                ("doc_types", "doc_type"),
-                ("languages", "language"),
-                ("sources", "source_name"),
-            )
-        }
-        years: dict[str, int] = {}
-        if total:
-            for year in range(FIRST_YEAR, date.today().year + 2):
-                n = store.count(SearchFilter(date_from=f"{year}-01-01", date_to=f"{year}-12-31"))
-                if n:
-                    years[str(year)] = n
+        total, fields = index_facets(store, FACET_LIMIT)
     facets = Facets(
         unit="passages",
         basis="all passages in the index",
-        places=place_values(fields["places"], gazetteer),
-        programs=_counted(fields["programs"], _same),
-        doc_types=_counted(fields["doc_types"], doc_type_label),
-        years=sorted(_counted(years, _same), key=lambda fv: fv.value, reverse=True),
-        languages=_counted(fields["languages"], language_label),
-        sources=_counted(fields["sources"], _same),
+        places=place_values(dict(fields["place"]), gazetteer),
+        programs=_counted(dict(fields["program"]), _same),
+        doc_types=_counted(dict(fields["doc_type"]), doc_type_label),
+        years=sorted(_counted(dict(fields["year"]), _same), key=lambda fv: fv.value, reverse=True),
+        languages=_counted(dict(fields["language"]), language_label),
+        sources=_counted(dict(fields["source"]), _same),
     )
     return total, facets
 
@@ -284,30 +251,21 @@ def global_facets(state: AppState) -> tuple[int, Facets]:
 
 @dataclass(frozen=True)
 class Retrieved:
-    """A search with its resolved filter and the media type of each document found."""
+    """A search with its resolved filter."""
 
     params: SearchParams
     result: SearchResult
     applied: AppliedFilter
-    media_types: dict[str, str | None]
     seconds: float
 
 
 def retrieve(state: AppState, params: SearchParams) -> Retrieved:
     started = time.perf_counter()
     searcher = state.require_searcher()
-    flt, applied = build_filter(params, searcher.gazetteer)
-    request = SearchRequest(query=params.q, k=params.k, filter=flt, options=state.search_options(params.mode))
+    request, applied = resolve(params, searcher.gazetteer, state.search_options(None))
     with state.index_lock.read():
         result = searcher.search(request)
-    media: dict[str, str | None] = {}
-    with state.registry() as reg:
-        for hit in result.hits:
-            doc_id = hit.doc.doc_id
-            if doc_id not in media:
-                record = reg.by_doc_id(doc_id)
-                media[doc_id] = record.media_type if record else None
-    return Retrieved(params, result, applied, media, time.perf_counter() - started)
+    return Retrieved(params, result, applied, time.perf_counter() - started)
 
 
 def group(found: Retrieved, page: slice = slice(None)) -> tuple[int, list[DocumentGroup]]:
@@ -319,7 +277,7 @@ def group(found: Retrieved, page: slice = slice(None)) -> tuple[int, list[Docume
     groups = []
     for g in all_groups[page]:
         d = g.doc
-        media = found.media_types.get(d.doc_id)
+        media = d.media_type
         groups.append(
             DocumentGroup(
                 doc_id=d.doc_id,
@@ -422,7 +380,7 @@ def export_rows(found: Retrieved) -> list[ExportRow]:
                 places=list(p.annotations.places),
                 programs=list(p.annotations.programs),
                 text=p.text,
-                original_url=original_url(d.doc_id, found.media_types.get(d.doc_id), p.page),
+                original_url=original_url(d.doc_id, d.media_type, p.page),
                 view_url=view_url(d.doc_id, p.passage_id),
             )
         )

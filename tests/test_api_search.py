@@ -257,10 +257,6 @@ def test_a_facet_count_predicts_the_filtered_result(client: TestClient) -> None:
         {"q": "Förderung", "page_size": 51},
         {"q": "Förderung", "passages_per_doc": 21},
         {"q": "Förderung", "mode": "magic"},
-        {"q": "Förderung", "doc_type": "roman"},
-        {"q": "Förderung", "date_from": "2021"},
-        {"q": "Förderung", "date_from": "2021-13-01"},
-        {"q": "Förderung", "date_from": "2023-01-01", "date_to": "2022-01-01"},
         {"q": "Förderung", "place": ["x"] * 21},
         {"q": "Förderung", "program": "p" * 201},
     ],
@@ -276,7 +272,31 @@ def test_invalid_parameters_are_422_with_the_common_body(client: TestClient, par
 def test_a_blank_query_is_a_400(client: TestClient) -> None:
     response = client.get("/search", params={"q": "   "})
     assert response.status_code == 400
-    assert response.json()["error"] == {"code": "invalid_query", "message": "empty query", "details": None}
+    assert response.json()["error"] == {
+        "code": "invalid_query",
+        "message": "Die Suchanfrage ist leer.",
+        "details": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"doc_type": "roman"}, "Unbekannte Dokumentart: 'roman' (erlaubt: press_release, project_page"),
+        ({"date_from": "2021"}, "Ungültiges Datum für date_from: '2021' (JJJJ-MM-TT erwartet)."),
+        ({"date_from": "2021-13-01"}, "Ungültiges Datum für date_from: '2021-13-01'"),
+        ({"date_from": "2023-01-01", "date_to": "2022-01-01"}, "Der Zeitraum ist leer: date_from 2023-01-01"),
+        ({"place": "Atlantis"}, "Unbekannter Ort: 'Atlantis'"),
+        ({"program": "Quatsch"}, "Unbekanntes Förderprogramm: 'Quatsch'"),
+    ],
+)
+def test_invalid_filter_values_are_400_with_the_resolvers_german_message(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
+    response = client.get("/search", params={"q": "Förderung", **params})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_query" and error["message"].startswith(message)
 
 
 def test_odd_queries_never_break_the_server(client: TestClient) -> None:

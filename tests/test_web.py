@@ -111,7 +111,7 @@ def test_an_empty_index_says_how_to_fill_it(tmp_path: Path, client: TestClient) 
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
-        ({"q": "Förderung", "date_from": "2021-13-45"}, 422, "Ungültige Eingabe – Datum von"),
+        ({"q": "Förderung", "date_from": "2021-13-45"}, 400, "Ungültiges Datum für date_from: &#39;2021-13-45&#39;"),
         ({"q": "Förderung", "k": "999"}, 422, "Ungültige Eingabe – Trefferzahl"),
         ({"q": "Förderung", "place": "Atlantis"}, 400, "Unbekannter Ort: &#39;Atlantis&#39;"),
         ({"q": "Förderung", "mode": "magie"}, 422, "Suchmodus"),

@@ -176,8 +176,8 @@ def test_empty_form_fields_mean_no_filter(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("params", "status", "message"),
     [
-        ({"place": "Nirgendwo"}, 400, "unbekannter Ort: 'Nirgendwo'"),
-        ({"program": "Quatschprogramm"}, 400, "unbekanntes Programm: 'Quatschprogramm'"),
+        ({"place": "Nirgendwo"}, 400, "Unbekannter Ort: 'Nirgendwo'"),
+        ({"program": "Quatschprogramm"}, 400, "Unbekanntes Förderprogramm: 'Quatschprogramm'"),
         ({"doc": "nicht-hex"}, 422, "Ungültige Eingabe"),
     ],
 )

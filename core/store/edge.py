@@ -265,8 +265,8 @@ class EdgeStore:
         return self._engine("count points", lambda: shard.count(request))
 
     def facet(self, key: str, filter: SearchFilter | None = None, limit: int = 50) -> list[tuple[str, int]]:
-        if key not in schema.KEYWORD_FIELDS:
-            raise QueryError(f"cannot count values of {key!r}: facets exist for {', '.join(schema.KEYWORD_FIELDS)}")
+        if key not in schema.FACET_FIELDS:
+            raise QueryError(f"cannot count values of {key!r}: facets exist for {', '.join(schema.FACET_FIELDS)}")
         shard = self._readable()
         if shard is None:
             return []

@@ -190,8 +190,8 @@ class RemoteStore:
         return self._call("count points", lambda: client.count(name, count_filter=flt, exact=True).count)
 
     def facet(self, key: str, filter: SearchFilter | None = None, limit: int = 50) -> list[tuple[str, int]]:
-        if key not in schema.KEYWORD_FIELDS:
-            raise QueryError(f"cannot count values of {key!r}: facets exist for {', '.join(schema.KEYWORD_FIELDS)}")
+        if key not in schema.FACET_FIELDS:
+            raise QueryError(f"cannot count values of {key!r}: facets exist for {', '.join(schema.FACET_FIELDS)}")
         flt = _filter(filter)
         if not self._has_collection():
             return []

@@ -32,6 +32,8 @@ KEYWORD_FIELDS = (
     "organisations",
 )
 INTEGER_FIELDS = ("date_int", "year", "ordinal")
+# Fields the store counts values of (``Store.facet``): the keywords and the year (its integer index).
+FACET_FIELDS = (*KEYWORD_FIELDS, "year")
 # The integer twins of ``place_keys`` (``place_code`` of each key), one field per level of the key, so
 # that a place filter checks only the codes of its own level: a passage carries up to ~20 keys (its
 # Gemeinden, their Kreise, Regierungsbezirke, the Land, regions), but only a few Kreis codes. The
