@@ -64,9 +64,16 @@ class QuoteNotFound(CollectionError):
 
 @dataclass(frozen=True)
 class Query:
+    """A judged query; ``filters`` are search parameters as a user gives them (``place``, ``program``,
+    ``doc_type``, ``date_from``, ``date_to``, ``language``, ``source``), resolved like every front end's."""
+
     id: str
     text: str
     type: str = "query"
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def filter_values(self, name: str) -> tuple[str, ...]:
+        return next((values for key, values in self.filters if key == name), ())
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,24 @@ class Collection:
 
 
 # ---------------------------------------------------------------- hashing
+
+
+FILTER_NAMES = ("place", "program", "doc_type", "date_from", "date_to", "language", "source")
+
+
+def _query_filters(raw: object, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{"place": "Kreis Unna", "program": ["JTF"]}`` -> sorted (name, values) pairs."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not set(raw) <= set(FILTER_NAMES):
+        raise CollectionError(f"{where}: `filters` must be an object with keys among {', '.join(FILTER_NAMES)}")
+    out = []
+    for name, value in sorted(raw.items()):
+        values = (value,) if isinstance(value, str) else tuple(value)
+        if not all(isinstance(v, str) for v in values):
+            raise CollectionError(f"{where}: filter {name!r} takes a string or a list of strings")
+        out.append((name, values))
+    return tuple(out)
 
 
 def files_sha256(files: Iterable[Path], root: Path | None = None) -> str:
@@ -215,7 +240,8 @@ def load_queries(path: Path, *, require_type: bool = False) -> list[Query]:
             qtype = obj.get("type")
             if require_type and not qtype:
                 raise CollectionError(f"{path}:{lineno}: query {qid} has no `type`")
-            queries.append(Query(str(qid), qtext.strip(), str(qtype or "query")))
+            filters = _query_filters(obj.get("filters"), f"{path}:{lineno}")
+            queries.append(Query(str(qid), qtext.strip(), str(qtype or "query"), filters))
     elif path.suffix.lower() in (".tsv", ".txt"):
         for lineno, line in enumerate(text.splitlines(), 1):
             if not line.strip():

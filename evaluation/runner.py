@@ -31,6 +31,7 @@ from core.store.base import Store
 from evaluation.collection import Collection, Query
 from evaluation.measures import MEASURES, NDCG10, RECALL20, Comparison, Measure, compare, evaluate, per_query
 from search.engine import Searcher, SearchOptions, SearchRequest
+from search.request import RequestParams, resolve_request
 
 DEPTH = 100
 Level = Literal["passage", "document"]
@@ -162,6 +163,23 @@ def doc_id_key(hit: Hit) -> str:
     return hit.doc.doc_id
 
 
+def query_request(q: Query, k: int, gazetteer: Gazetteer, options: SearchOptions) -> SearchRequest:
+    """The query as the one resolver (``search.request``) makes it from any front end's parameters."""
+    dates = {name: (q.filter_values(name) or (None,))[0] for name in ("date_from", "date_to")}
+    params = RequestParams(
+        query=q.text,
+        k=k,
+        places=q.filter_values("place"),
+        programs=q.filter_values("program"),
+        doc_types=q.filter_values("doc_type"),
+        date_from=dates["date_from"],
+        date_to=dates["date_to"],
+        languages=q.filter_values("language"),
+        sources=q.filter_values("source"),
+    )
+    return resolve_request(params, gazetteer, options).request
+
+
 def run_variant(
     variant: Variant,
     queries: Sequence[Query],
@@ -177,7 +195,7 @@ def run_variant(
     tops: dict[str, float | None] = {}
     started = time.perf_counter()
     for q in queries:
-        result = searcher.search(SearchRequest(query=q.text, k=depth, options=variant.options))
+        result = searcher.search(query_request(q, depth, gazetteer, variant.options))
         ranking: dict[str, float] = {}
         docs: dict[str, float] = {}
         for rank, hit in enumerate(result.hits):
