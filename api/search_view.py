@@ -42,7 +42,7 @@ from core.models import DocType, Hit, Passage
 from search.engine import SearchOptions, SearchRequest, SearchResult
 from search.facets import facet_counts, index_facets
 from search.group import group_hits
-from search.highlight import mark, snippet_window
+from search.highlight import snippet
 from search.request import RequestParams, resolve_request
 
 FACET_LIMIT = 50
@@ -116,9 +116,7 @@ def view_url(doc_id: str, passage_id: str | None = None) -> str:
 
 
 def snippet_html(text: str, spans: list[tuple[int, int]]) -> str:
-    a, b = snippet_window(text, spans)
-    inner = [(x - a, y - a) for x, y in spans if x >= a and y <= b]
-    return ("… " if a > 0 else "") + mark(text[a:b], inner) + (" …" if b < len(text) else "")
+    return snippet(text, spans).html()
 
 
 def citation(hit: Hit, media_type: str | None) -> Citation:

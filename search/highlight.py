@@ -1,4 +1,8 @@
-"""Stem-aware highlighting and snippets.
+"""Stem-aware highlighting and snippets: the one implementation every front end formats.
+
+``snippet(text, spans)`` picks the window of a passage to show and the highlighted spans inside it; the
+CLI prints it with terminal markup, the API and the web page as HTML (``Snippet.html``). The window
+length is ``SNIPPET_CHARS``.
 
 A word of a passage is highlighted when its stem equals a query stem, or when it is a compound that
 contains a query stem of at least five letters ("Kreislaufwirtschaft" marks
@@ -9,10 +13,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from core.analysis import tokenize
 
 MIN_PART = 5
+SNIPPET_CHARS = 320  # about two lines of a result list
 
 
 def match_spans(text: str, stems: Iterable[str]) -> list[tuple[int, int]]:
@@ -41,7 +47,29 @@ def mark(text: str, spans: list[tuple[int, int]], open_tag: str = "<mark>", clos
     return "".join(out)
 
 
-def snippet_window(text: str, spans: list[tuple[int, int]], width: int = 320) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Snippet:
+    """``text`` is the shown window of a passage; ``spans`` are the highlights, offsets into ``text``;
+    ``cut_before``/``cut_after`` say whether the passage goes on before/after the window."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    cut_before: bool
+    cut_after: bool
+
+    def html(self) -> str:
+        """Escaped HTML with ``<mark>`` around the highlights and "…" where the passage was cut."""
+        return ("… " if self.cut_before else "") + mark(self.text, list(self.spans)) + (" …" if self.cut_after else "")
+
+
+def snippet(text: str, spans: list[tuple[int, int]], width: int = SNIPPET_CHARS) -> Snippet:
+    """The window of ``text`` with the most highlights (``snippet_window``) and the highlights in it."""
+    a, b = snippet_window(text, spans, width)
+    inner = tuple((x - a, y - a) for x, y in spans if x >= a and y <= b)
+    return Snippet(text[a:b], inner, a > 0, b < len(text))
+
+
+def snippet_window(text: str, spans: list[tuple[int, int]], width: int = SNIPPET_CHARS) -> tuple[int, int]:
     """The ``[start, end)`` window of about ``width`` characters with the most matches, on word bounds."""
     if len(text) <= width:
         return 0, len(text)

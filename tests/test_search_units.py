@@ -22,7 +22,7 @@ from search.engine import Searcher, SearchOptions, SearchRequest
 from search.facets import facet_counts
 from search.fusion import dbsf_scores, minmax, place_boost, rrf_scores, weighted
 from search.group import fold_duplicates, group_hits
-from search.highlight import match_spans, snippet_window
+from search.highlight import match_spans, snippet, snippet_window
 
 # --- pure fusion
 
@@ -193,3 +193,14 @@ def test_highlighting_marks_stems_and_compounds_and_the_snippet_window_keeps_wor
     a, b = snippet_window(long, spans, width=80)
     assert a <= spans[0][0] and spans[0][1] <= b and b - a <= 90
     assert long[a - 1].isspace() and (b == len(long) or long[b].isspace())  # whole words only
+
+
+def test_one_snippet_for_every_front_end() -> None:
+    text = "Vorwort. " * 30 + "Die <Kreislaufwirtschaft> in Bergkamen. " + "Nachwort. " * 30
+    spans = match_spans(text, {"kreislaufwirtschaft"})
+    s = snippet(text, spans, width=60)
+    assert s.cut_before and s.cut_after
+    [(a, b)] = s.spans
+    assert s.text[a:b] == "Kreislaufwirtschaft"
+    assert s.html().startswith("… ") and s.html().endswith(" …")
+    assert "&lt;<mark>Kreislaufwirtschaft</mark>&gt;" in s.html()  # escaped around the mark
