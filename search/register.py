@@ -20,9 +20,10 @@ counting an amount twice that several documents repeat.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.facts import (
@@ -312,9 +313,48 @@ def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
             facts.append(rf)
             if pid:
                 facts_of_project[pid].append(rf)
+    facts = _attach_by_amount(facts, facts_of_project, gazetteer)
     projects = [_with_facts(p, facts_of_project.get(p.project_id, [])) for p in projects]
     projects.sort(key=lambda p: (p.name.lower(), p.project_id))
     return Register(facts=facts, projects=projects)
+
+
+# a sum over several projects or a table of sums: no single project's amount
+_AGGREGATE = re.compile(r"(?i)\bzusammen\b|\binsgesamt\b|\bSumme\b|\bProjekte\b|\bVorhaben\b.*\bmit\b|\s\d+\s+\d+\s+[\d,]+\s*Mio")
+
+
+def _attach_by_amount(
+    facts: list[RegisterFact], facts_of_project: dict[str, list[RegisterFact]], gazetteer: Gazetteer
+) -> list[RegisterFact]:
+    """A fact whose sentence names no project ("Die Gesamtkosten liegen bei rund 3,9 Mio. Euro") belongs
+    to the project that states the same amount of the same kind at the same town elsewhere, when exactly
+    one project does. (Program-wide amounts, budgets and other kinds stay without a project.)"""
+    owners: dict[tuple[float, FactKind], set[str]] = defaultdict(set)
+    where: dict[str, frozenset[str]] = {}
+    for pid, project_facts in facts_of_project.items():
+        keys = {p.ags for f in project_facts for p in f.fact.places if p.ags in gazetteer.local_keys}
+        where[pid] = frozenset(keys)
+        for f in project_facts:
+            if f.fact.kind in (FactKind.FUNDING, FactKind.COST) and not _AGGREGATE.search(f.citation.quote):
+                owners[(round(f.fact.eur, 2), f.fact.kind)].add(pid)
+    out = []
+    for f in facts:
+        if (
+            f.project_id is None
+            and f.fact.kind in (FactKind.FUNDING, FactKind.COST)
+            and not _AGGREGATE.search(f.citation.quote)
+        ):
+            here = frozenset(p.ags for p in f.fact.places if p.ags in gazetteer.local_keys)
+            candidates = [
+                pid
+                for pid in owners.get((round(f.fact.eur, 2), f.fact.kind), ())
+                if _places_agree(here, where[pid], gazetteer) is True
+            ]
+            if len(candidates) == 1:
+                f = replace(f, project_id=candidates[0])
+                facts_of_project[candidates[0]].append(f)
+        out.append(f)
+    return out
 
 
 def _with_facts(p: Project, facts: list[RegisterFact]) -> Project:
