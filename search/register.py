@@ -320,7 +320,10 @@ def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
 
 
 # a sum over several projects or a table of sums: no single project's amount
-_AGGREGATE = re.compile(r"(?i)\bzusammen\b|\binsgesamt\b|\bSumme\b|\bProjekte\b|\bVorhaben\b.*\bmit\b|\s\d+\s+\d+\s+[\d,]+\s*Mio")
+_AGGREGATE = re.compile(
+    r"(?i)\bzusammen\b|\binsgesamt\b|\bSumme\b|\bProjekte\b|\bVorhaben\b.*\bmit\b"
+    r"|\s\d+\s+\d+\s+[\d,]+\s*Mio"  # a table row of counts and a sum: "Herne 6 4 27,9 Mio. €"
+)
 
 
 def _attach_by_amount(
