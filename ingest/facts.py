@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from core.facts import (
@@ -580,6 +580,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
     section_programs: list[str] = []
     section_places: list[PlaceRef] = []
     current_block, block_project = -1, None
+    section_project: str | None = None  # named by the last heading ("4.2 Schwammstadt Kamen-Mitte")
     for seg in segs:
         names = (
             [_row_name(text, seg, gazetteer)]
@@ -588,7 +589,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
         )
         if seg.block != current_block:
             current_block, block_project = seg.block, None
-        context = block_project or r.main
+        context = block_project or section_project or r.main
         # a bare head noun ("Ladepunkte", "Grünflächen") in a paragraph about a named project is a part
         # or a detail of that project, not a project of its own
         keys = [(n, r.project(n)) for n in names if n is not None and (n.strong or context is None)]
@@ -598,13 +599,16 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
         seg_programs = r.programs_in(seg.start, seg.end)
 
         if len(seg_text) <= 100 and not seg.cells and not find_amounts(seg_text):
+            if not seg_text.rstrip().endswith((".", ":", ";", ",")):  # a heading: a new section
+                strong = [k for n, k in keys if n.strong]
+                section_project = strong[0] if len(strong) == 1 else None
             if seg_programs:
                 section_programs = seg_programs[:1]
             local = _local(gazetteer, seg_places)
             if len({p.ags for p in local}) == 1:  # a heading like "4.1 Duisburg"
                 section_places = local[:1]
         # no name in the segment: the project of the paragraph, one referred back to, or the document's
-        fallback = block_project or ((last_project or r.main) if anaphor else r.main)
+        fallback = block_project or section_project or ((last_project or r.main) if anaphor else r.main)
         seg_project = keys[0][1] if keys else fallback
         if seg_project is not None:
             state = r.projects[seg_project]
@@ -641,7 +645,7 @@ def extract_intel(doc: Document, gazetteer: Gazetteer) -> DocIntel:
                 kind = _header_kind(seg, text, amount)
             else:
                 kind = _kind(text, lo, amount, hi) or _kind(text, seg.start, amount, seg.end)
-            project = _project_at(keys, amount.start, fallback)
+            project = _project_at(keys, amount.start, fallback, lambda a, b: text[a.end : b.start])
             if kind is None and not seg_programs and project is None and not (section_programs or r.doc_program):
                 continue  # an amount tied to nothing we can name is no funding fact
             kind = kind or FactKind.FUNDING
@@ -816,11 +820,20 @@ def _title_proper(title: str) -> str:
     return parts[0] if len(parts[0]) >= 8 else title
 
 
-def _project_at(keys: Sequence[tuple[_Name, str]], pos: int, fallback: str | None) -> str | None:
+def _project_at(
+    keys: Sequence[tuple[_Name, str]], pos: int, fallback: str | None, text_between: Callable[[_Name, _Name], str]
+) -> str | None:
     """The project named last before ``pos`` in the segment (else its first), or ``fallback``."""
     if keys:
-        before = [k for n, k in keys if n.start <= pos]
-        return before[-1] if before else keys[0][1]
+        before = [(n, k) for n, k in keys if n.start <= pos]
+        if not before:
+            return keys[0][1]
+        # "Fernwärme Lünen/Bergkamen, Großwärmepumpe und Speicher (14,2 Mio. EUR)": an apposition right
+        # after a name describes that project; the amount is the first name's
+        i = len(before) - 1
+        while i > 0 and text_between(before[i - 1][0], before[i][0]).strip() in (",", "–", "-", ":"):
+            i -= 1
+        return before[i][1]
     return fallback
 
 

@@ -203,3 +203,17 @@ def test_events_from_table_year_cells_from_each_clause_and_from_today(gaz: Gazet
     today = "Die Stadt hat das Wasserstoffzentrum Hamm-Uentrop heute offiziell eröffnet."
     [m] = extract_intel(doc(today, date="2026-02-03"), gaz).mentions
     assert [(e.date, e.what) for e in m.events] == [("2026-02-03", "Eröffnung")]
+
+
+def test_a_heading_names_the_project_of_its_section_and_an_apposition_is_no_project_of_its_own(gaz: Gazetteer) -> None:
+    text = (
+        "4.2 Klimaquartier Kamen-Mitte\n\n"
+        "Auf dem Marktplatz entstanden Grünflächen und Baumrigolen.\n\n"
+        "Von den Gesamtkosten über 2,1 Mio. Euro trägt das Förderprogramm 80 Prozent.\n\n"
+        "d) Fernwärme Lünen/Bergkamen, Großwärmepumpe und Speicher (14,2 Mio. EUR): Bewilligung in Aussicht."
+    )
+    facts = extract_intel(doc(text, title="Bericht"), gaz).facts
+    assert [(f.eur, f.project) for f in facts] == [
+        (2_100_000, "Klimaquartier Kamen"),  # the place ends the name
+        (14_200_000, "Fernwärme Lünen/Bergkamen"),
+    ]
