@@ -399,13 +399,17 @@ class RuntimeEmbedder:
         return (self.name, self.queries.backend, text)
 
 
-def load_runtime_embedder(settings: Settings) -> RuntimeEmbedder:
+def load_runtime_embedder(settings: Settings, *, passages: E5Embedder | None = None) -> RuntimeEmbedder:
     """The embedder of ``settings`` for a process: queries by ``resolve_query_backend`` (loaded now),
     passages by ``settings.embed_backend`` (the same model object when both resolve alike, else loaded
-    on first use)."""
+    on first use). ``passages``: an already loaded passage embedder to use (tests, evaluation)."""
     query = resolve_query_backend(settings)
-    queries = load_embedder(settings, backend=query)
     passage = settings.embed_backend
+    if passages is not None and query in ("same", passages.backend, passage):
+        return RuntimeEmbedder(passages, passages=passages, cache_size=settings.query_cache_size)
+    queries = load_embedder(settings, backend=query)
+    if passages is not None:
+        return RuntimeEmbedder(queries, passages=passages, cache_size=settings.query_cache_size)
     same = passage == query if "onnx-int8" in (passage, query) else resolve_backend(passage) == queries.backend
     if same:
         return RuntimeEmbedder(queries, passages=queries, cache_size=settings.query_cache_size)

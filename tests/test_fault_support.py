@@ -208,8 +208,8 @@ def _driver_cli(argv: list[str]) -> None:
             time.sleep(delay)
             return super().embed_passages(texts)
 
-    foerdersuche.runtime.load_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]
-    api.state.load_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]  # serve
+    foerdersuche.runtime.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]
+    api.state.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]  # serve
     kill_after = int(os.environ.get("FAULT_KILL_AFTER_UPSERTS", "0"))
     if kill_after:
         upsert = EdgeStore.upsert

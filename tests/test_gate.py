@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedding import Embedder
+from core.embedding import Embedder, load_runtime_embedder
 from core.settings import DEFAULT_MODEL, Settings
 from evaluation import gate
 
@@ -26,8 +26,9 @@ def test_gate_file_is_pinned_on_this_corpus_and_collection() -> None:
         "The gate floors were measured on other data:\n  " + "\n  ".join(problems) + "\n" + gate.PIN_HINT
     )
     assert pinned.margin == 0.01
-    # both backends `auto` can resolve to have floors: bf16 (native bfloat16) and int8 (elsewhere)
-    assert set(pinned.floors) >= {"torch-bf16", "torch-int8"}
+    # both backends `auto` can resolve to have floors: bf16 (native bfloat16) and int8 (elsewhere), each
+    # alone and with the default query backend (ONNX int8 queries over its passages)
+    assert set(pinned.floors) >= {"torch-bf16", "torch-int8", "torch-bf16+onnx-int8", "torch-int8+onnx-int8"}
     for floors in pinned.floors.values():
         assert any(k.startswith("domain/passage/") for k in floors)
         assert any(k.startswith("xquad-de-every5/") for k in floors)
@@ -67,7 +68,9 @@ def test_gate_scores(tmp_path_factory: pytest.TempPathFactory, real_embedder: Em
     pinned = gate.load()
     data_dir = tmp_path_factory.mktemp("gate")
     settings = _settings(data_dir)
-    embedder = real_embedder  # the session's model (tests/conftest.py), as load_embedder(Settings()) builds it
+    # what a process runs by default: passages by the session's model (tests/conftest.py), queries by the
+    # query backend (the ONNX graph)
+    embedder = load_runtime_embedder(settings, passages=real_embedder)  # type: ignore[arg-type]
     problems = gate.check_fingerprint(pinned, gate.fingerprint(settings, embedder.name))
     assert not problems, "Cannot compare with the pinned floors:\n  " + "\n  ".join(problems) + "\n" + gate.PIN_HINT
     scores, _, _ = gate.measure(settings, embedder, data_dir / "eval")
