@@ -207,7 +207,7 @@ _OTHER_CUES = (
 )
 _NO_FACT = re.compile(
     r"(?i:Eintritt\w*|\w*Ticket\w*|\w*Gebühr\w*|Gehalt|Gehälter|Lohn|Löhne|\w*lohn\b|"
-    r"\w*[Mm]iete\b|\w*[Pp]reis(?:e|en|stufe)?\b|pro\s+Person|Kostenbeitrag|Bußgeld|Strafe|Spende[n]?|Honorar|"
+    r"\w*[Mm]iete\b|\w*[Pp]reis(?:e|en|stufe)?\b|pro\s+Person|Kostenbeitrag|\w*[Bb]uße\w*|\w*[Bb]ußgeld\w*|\w*[Ss]trafe\w*|Spende[n]?|Honorar|Schadenersatz|Schadensersatz|Lösegeld|"
     r"Abo\b|Abonnement|Mitgliedschaft|Mitgliedsbeitrag|Porto|Versand\w*|pro\s+Monat|im\s+Monat|monatlich|"
     r"pro\s+Stunde|jeden\s+Monat|Tarif\w*|entry\s+fee|salary|price|per\s+month)"
 )

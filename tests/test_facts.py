@@ -101,6 +101,7 @@ def test_an_amount_whose_currency_the_sentence_leaves_implicit(gaz: Gazetteer) -
         "Das Einzelticket für Erwachsene kostet im Verbund ab 01.01.2024 dann pro Preisstufe 1,90 Euro.",
         "Die Mitgliedschaft im Verein kostet 42 Euro pro Monat.",
         "Für Futter entstehen dem Verein jeden Monat rund 1.000 Euro an Kosten.",
+        "Bei Verstößen drohen Geldbußen von bis zu zehn Millionen Euro.",
     ],
 )
 def test_amounts_that_are_no_funding_facts(gaz: Gazetteer, text: str) -> None:
