@@ -51,6 +51,8 @@ LEGEND = {
     "linear layer except the feed-forward output projections (`core.embedding.apply_backend`).",
     "torch-bf16": "weights and activations in bfloat16, embeddings renormalised in float32; used only on "
     "CPUs with native bf16 (AVX512-BF16 or AMX), elsewhere `load_embedder` falls back to `torch-int8`.",
+    "onnx-int8": "the install's int8 ONNX graph (`core.onnx_export`: fused, dynamic int8 except the "
+    "feed-forward output projections) on ONNX Runtime, no torch (`core.onnx_encoder`).",
     "torch-int8-all": "reference: torch's default dynamic int8 (per-tensor weights) of every linear layer, "
     "the first version of `torch-int8`. The feed-forward output projections take the GELU output, whose "
     "outliers a per-batch int8 scale crushes; leaving just them in float32 recovers most of the loss.",

@@ -19,7 +19,6 @@ from rich.markup import escape
 from core.errors import FoerdersucheError
 from core.models import FileStatus
 from foerdersuche import ask_cmd, context, crawl_cmd, eval_cmd, register_cmd, serve_cmd
-from foerdersuche.hits import extended_json, hit_json, print_facets, print_hits
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cited German search over funding texts.")
 model_app = typer.Typer(no_args_is_help=True, help="Provision the embedding model.")
@@ -86,12 +85,24 @@ def ingest(
 ) -> None:
     """Parse, chunk, enrich and index documents into the local index."""
     from foerdersuche.runtime import open_runtime
-    from ingest.ocr import ocr_summary_lines
+    from foerdersuche.server_link import live_server, refusal
     from ingest.pipeline import discover
 
+    s = settings()
+    server = live_server(s.data_dir, s.admin_key)
+    if server is not None:
+        with server:
+            if not s.admin_key:
+                raise _fail(refusal(server, "ingest"))
+            try:
+                body = {"paths": [str(p.resolve()) for p in paths], "force": force}
+                _print_ingest(server.run_job("/ingest", body, "Ingest (Server)", err, quiet=as_json), as_json)
+            except FoerdersucheError as exc:
+                raise _fail(exc) from exc
+        return
     items, skipped = discover(paths)
     try:
-        with open_runtime(settings()) as rt:
+        with open_runtime(s) as rt:
             indexer = rt.indexer
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -122,20 +133,27 @@ def ingest(
     report = IngestReport(
         files=tuple(skipped) + report.files, seconds=report.seconds, passages_written=report.passages_written
     )
+    _print_ingest(report.to_dict(), as_json)
+
+
+def _print_ingest(report: dict[str, Any], as_json: bool) -> None:
+    """The ingest report (``IngestReport.to_dict``), as JSON or as lines."""
+    from ingest.ocr import ocr_summary_lines
+
     if as_json:
-        print(report.to_json())
+        print(json.dumps(report, ensure_ascii=False))
         return
-    counts = report.counts()
+    files = report["files"]
     out.print(
-        f"{len(report.files)} Dateien in {report.seconds:.1f} s: "
-        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        + f"; {report.passages_written} Passagen geschrieben"
+        f"{len(files)} Dateien in {report['seconds']:.1f} s: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(report["counts"].items()))
+        + f"; {report['passages_written']} Passagen geschrieben"
     )
-    for line in ocr_summary_lines(report.to_dict()["ocr"]):  # type: ignore[arg-type]
+    for line in ocr_summary_lines(report["ocr"]):
         out.print(escape(line))
-    for f in report.files:
-        if f.status not in (FileStatus.INDEXED, FileStatus.UNCHANGED):
-            out.print(f"  [yellow]{f.status.value:9}[/yellow] {escape(f.source)}: {escape(f.reason or '')}")
+    for f in files:
+        if f["status"] not in (FileStatus.INDEXED.value, FileStatus.UNCHANGED.value):
+            out.print(f"  [yellow]{f['status']:9}[/yellow] {escape(f['source'])}: {escape(f['reason'] or '')}")
 
 
 # ---------------------------------------------------------------- search
@@ -169,12 +187,8 @@ def search(
     facets: Annotated[bool, typer.Option("--facets", help="Also count places, programs, types, years.")] = False,
 ) -> None:
     """Search the index; every hit with its citation (title, source, page, date, passage)."""
-    from dataclasses import replace
-
-    from core.store.base import SearchFilter
-    from foerdersuche.runtime import open_runtime
-    from search.engine import SearchRequest
-    from search.query import resolve_place, resolve_program
+    from foerdersuche.remote import CliSearch, print_search, search_payloads
+    from foerdersuche.server_link import live_server
 
     if (query is None) == (queries is None):
         raise _fail(ValueError("give either QUERY or --queries FILE"), 2)
@@ -191,50 +205,47 @@ def search(
         lines = [query] if query is not None else [line.strip() for line in query_file.splitlines() if line.strip()]
     except OSError as exc:
         raise _fail(exc, 2) from exc
-    try:
-        with open_runtime(settings()) as rt:
-            options = replace(rt.search_options(), place_mode=place_mode)  # type: ignore[arg-type]
-            if mode:
-                options = replace(options, mode=mode)  # type: ignore[arg-type]
-            if fusion:
-                options = replace(options, fusion=fusion)  # type: ignore[arg-type]
-            flt = SearchFilter(
-                place_keys=tuple(resolve_place(p, rt.gazetteer) for p in place or ()),
-                programs=tuple(resolve_program(p, rt.gazetteer) for p in program or ()),
-                doc_types=tuple(doc_type or ()),
-                languages=tuple(language or ()),
-                source_names=tuple(source or ()),
-                date_from=date_from,
-                date_to=date_to,
-            )
-            from ingest.reconcile import missing_index
+    if not lines:
+        return
+    request = CliSearch(
+        queries=lines,
+        k=k,
+        mode=mode,  # type: ignore[arg-type]
+        fusion=fusion,  # type: ignore[arg-type]
+        place=place or [],
+        place_mode=place_mode,  # type: ignore[arg-type]
+        program=program or [],
+        doc_type=doc_type or [],
+        date_from=date_from,
+        date_to=date_to,
+        language=language or [],
+        source=source or [],
+        group=group,
+        per_doc=per_doc,
+        facets=facets,
+    )
+    s = settings()
 
+    def show(payload: dict[str, Any]) -> None:
+        print_search(payload, request, as_json=as_json, queries_file=queries is not None, data_dir=str(s.data_dir))
+
+    try:
+        server = live_server(s.data_dir, s.admin_key)
+        if server is not None:  # the server holds the index: it runs the same search_payloads
+            with server:
+                for q in lines:  # one request per query: results print as they come, like below
+                    show(server.search(request.model_copy(update={"queries": [q]}).model_dump()))
+            return
+        from foerdersuche.runtime import open_runtime
+        from ingest.reconcile import missing_index
+
+        with open_runtime(s) as rt:
             lost = missing_index(rt.store, rt.registry)
             if lost is not None:
                 raise lost
-            searcher = rt.searcher
-            found_nothing = False
             for q in lines:
-                result = searcher.search(SearchRequest(query=q, k=k, filter=flt, options=options))
-                found_nothing = found_nothing or not result.hits
-                hits = [hit_json(result, h) for h in result.hits]
-                if queries is not None:
-                    print(json.dumps({"query": q, "hits": hits}, ensure_ascii=False))
-                elif as_json and not (group or facets):
-                    print(json.dumps(hits, ensure_ascii=False, indent=1))
-                elif as_json:
-                    body = extended_json(result, rt.gazetteer, group, per_doc, facets)
-                    print(json.dumps(body, ensure_ascii=False, indent=1))
-                else:
-                    print_hits(result, group, per_doc)
-                    if facets:
-                        print_facets(result, rt.gazetteer)
-            if found_nothing and rt.store.count() == 0:  # stderr: the JSON on stdout keeps its contract
-                err.print(
-                    f"[yellow]Hinweis:[/yellow] Der Index in {escape(str(rt.settings.data_dir))} ist leer. "
-                    "Zuerst Dokumente aufnehmen, z. B. [bold]foerdersuche ingest corpus/sample[/bold].",
-                    soft_wrap=True,
-                )
+                one = request.model_copy(update={"queries": [q]})
+                show(search_payloads(one, rt.searcher, rt.store, rt.search_options()))
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
 
@@ -242,39 +253,37 @@ def search(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Documents and passages in the index, counts per status; per source: documents, last crawl, errors."""
-    from foerdersuche.runtime import open_runtime
-    from ingest.crawl.status import source_status, status_dict
-    from ingest.ocr import ocr_pages_from_json, ocr_run_summary, ocr_summary_lines
+    from foerdersuche.remote import status_info
+    from foerdersuche.server_link import live_server
+    from ingest.ocr import ocr_summary_lines
 
+    s = settings()
     try:
-        with open_runtime(settings()) as rt:
-            docs, passages = rt.registry.totals()
-            info = {
-                "data_dir": str(rt.settings.data_dir),
-                "store": "qdrant-server" if rt.settings.qdrant_url else "qdrant-edge",
-                "documents": docs,
-                "passages": passages,
-                "points_in_index": rt.store.count(),
-                "by_status": rt.registry.counts_by_status(),
-                "last_ingest": rt.registry.last_run("ingest"),
-                "last_crawl": rt.registry.last_run("crawl"),
-                "sources": status_dict(source_status(rt.registry, rt.settings.data_dir)),
-                "ocr": ocr_run_summary([(s, ocr_pages_from_json(p)) for s, p in rt.registry.ocr_pages()]),
-            }
+        server = live_server(s.data_dir, s.admin_key)
+        if server is not None:  # the server holds the index: it reports through the same status_info
+            with server:
+                info = server.status()
+            info["data_dir"] = str(s.data_dir)  # as this command names it (the server may name it relatively)
+        else:
+            from foerdersuche.runtime import open_runtime
+
+            with open_runtime(s) as rt:
+                info = status_info(rt.settings, rt.store, rt.registry)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
+    docs, passages = info["documents"], info["passages"]
     if as_json:
         print(json.dumps(info, ensure_ascii=False))
         return
     out.print(f"Daten: {info['data_dir']} ({info['store']})")
     out.print(f"Dokumente: {docs}, Passagen: {passages} (Index: {info['points_in_index']} Punkte)")
-    for st, n in sorted(info["by_status"].items()):  # type: ignore[union-attr]
+    for st, n in sorted(info["by_status"].items()):
         out.print(f"  {st:10} {n}")
-    for line in ocr_summary_lines(info["ocr"]):  # type: ignore[arg-type]
+    for line in ocr_summary_lines(info["ocr"]):
         out.print(escape(line))
     if info["sources"]:
         out.print("Quellen:")
-        for line in crawl_cmd.crawl_status_lines(info["sources"]):  # type: ignore[arg-type]
+        for line in crawl_cmd.crawl_status_lines(info["sources"]):
             out.print(escape(line))
 
 

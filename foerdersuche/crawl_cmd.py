@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -83,6 +84,29 @@ def crawl(
             _print_plan(planned)
         return
 
+    from foerdersuche.server_link import live_server, refusal
+
+    server = live_server(s.data_dir, s.admin_key)
+    if server is not None:  # it holds the index: it crawls as an admin job, with its own sources file
+        with server:
+            if not s.admin_key:
+                raise _fail(FoerdersucheError(refusal(server, "crawl")))
+            if sources_file.resolve() != DEFAULT_SOURCES.resolve():
+                raise _fail(
+                    FoerdersucheError(
+                        f"{server.describe()} crawlt die Quellen seiner eigenen Quellendatei "
+                        "(FOERDERSUCHE_SOURCES_FILE); "
+                        "--sources gilt nur ohne laufenden Server."
+                    )
+                )
+            try:
+                body = {"sources": [src.name for src in selected]}
+                result = server.run_job("/crawl", body, "Crawl (Server)", _err, quiet=as_json)
+            except FoerdersucheError as exc:
+                raise _fail(exc) from exc
+        _show_report(result, as_json)
+        return
+
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from foerdersuche.runtime import open_runtime
@@ -127,10 +151,7 @@ def crawl(
             report = crawler.crawl(selected)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
-    if as_json:
-        print(report.to_json())
-        return
-    _print_report(report)
+    _show_report(report.to_dict(), as_json)
 
 
 def _print_plan(planned: Any) -> None:
@@ -152,25 +173,30 @@ def _print_plan(planned: Any) -> None:
     _out.print(f"\n[dim]{escape(planned.robots_and_sitemaps)}[/dim]")
 
 
-def _print_report(report: Any) -> None:
-    totals = report.totals()
+def _show_report(report: dict[str, Any], as_json: bool) -> None:
+    """The crawl report (``CrawlReport.to_dict``, from this process or the server's job)."""
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False))
+        return
+    totals = report["totals"]
     _out.print(
-        f"Crawl in {report.seconds:.1f} s: {totals['fetched']} geladen, {totals['not_modified']} unverändert, "
+        f"Crawl in {report['seconds']:.1f} s: {totals['fetched']} geladen, {totals['not_modified']} unverändert, "
         f"{totals['new']} neu, {totals['changed']} geändert, {totals['deleted']} gelöscht, "
         f"{totals['skipped']} übersprungen (davon robots.txt {totals['skipped_by_robots']}), "
         f"{totals['failed']} Fehler; {totals['passages_written']} Passagen geschrieben"
     )
-    for src in report.sources:
-        skipped = ", ".join(f"{why} {n}" for why, n in src.skipped) or "-"
-        resumed = " (fortgesetzt)" if src.resumed else ""
+    for src in report["sources"]:
+        skipped = ", ".join(f"{why} {n}" for why, n in src["skipped"].items()) or "-"
+        resumed = " (fortgesetzt)" if src["resumed"] else ""
         _out.print(
-            f"\n[bold]{escape(src.name)}[/bold]{resumed}: {src.fetched} geladen, {src.not_modified} unverändert, "
-            f"{src.new} neu, {src.changed} geändert, {src.deleted} gelöscht; übersprungen: {escape(skipped)}"
+            f"\n[bold]{escape(src['name'])}[/bold]{resumed}: {src['fetched']} geladen, "
+            f"{src['not_modified']} unverändert, {src['new']} neu, {src['changed']} geändert, "
+            f"{src['deleted']} gelöscht; übersprungen: {escape(skipped)}"
         )
-        for note in src.notes:
+        for note in src["notes"]:
             _out.print(f"  [dim]{escape(note)}[/dim]")
-        for problem in src.failed:
-            _out.print(f"  [yellow]{problem.stage:5}[/yellow] {escape(problem.url)}: {escape(problem.reason)}")
+        for problem in src["failed"]:
+            _out.print(f"  [yellow]{problem['stage']:5}[/yellow] {escape(problem['url'])}: {escape(problem['reason'])}")
 
 
 def reindex(
@@ -185,6 +211,12 @@ def reindex(
     from ingest.reindex import reindex_plan
 
     s = _settings(ctx)
+    from foerdersuche.server_link import live_server, refusal
+
+    server = live_server(s.data_dir, s.admin_key)
+    if server is not None:
+        with server:
+            raise _fail(FoerdersucheError(refusal(server, "reindex", delegable=False)))
     try:
         moved = _set_aside_damaged_index(s)
         if moved is not None:

@@ -36,49 +36,49 @@ def hit_json(result: Any, hit: Any) -> dict[str, Any]:
     }
 
 
-def print_hits(result: Any, group: bool = False, per_doc: int = 3) -> None:
-    from search.group import group_hits
-
-    if not result.hits:
+def print_body(body: dict[str, Any], group: bool) -> None:
+    """The text list of one query's hits from its JSON (``extended_json`` with the flat ``hits``)."""
+    if not body["hits"]:
         out.print("Keine Treffer.")
         return
-    if result.plan.places:
-        out.print("Ort erkannt: " + ", ".join(f"{p.name} ({p.ags})" for p in result.plan.places))
+    if body["places_in_query"]:
+        out.print("Ort erkannt: " + ", ".join(f"{p['name']} ({p['ags']})" for p in body["places_in_query"]))
     if not group:
-        for i, hit in enumerate(result.hits, 1):
-            print_hit(result, hit, f"{i}. ")
+        for i, hit in enumerate(body["hits"], 1):
+            print_hit(hit, f"{i}. ")
         return
-    for i, g in enumerate(group_hits(result.hits, per_doc), 1):
-        for j, hit in enumerate(g.hits):
-            print_hit(result, hit, f"{i}. " if j == 0 else "   ", show_title=j == 0)
-        if g.also_published_at:
-            out.print("   [dim]auch veröffentlicht unter: " + escape(", ".join(g.also_published_at)) + "[/dim]")
+    for i, g in enumerate(body["groups"], 1):
+        for j, hit in enumerate(g["passages"]):
+            print_hit(hit, f"{i}. " if j == 0 else "   ", show_title=j == 0)
+        if g["also_published_at"]:
+            out.print("   [dim]auch veröffentlicht unter: " + escape(", ".join(g["also_published_at"])) + "[/dim]")
 
 
-def print_hit(result: Any, hit: Any, prefix: str, show_title: bool = True) -> None:
+def print_hit(hit: dict[str, Any], prefix: str, show_title: bool = True) -> None:
+    """One hit (``hit_json``) with its citation and its snippet, the query's words highlighted."""
     from search.highlight import snippet_window
 
-    p, d = hit.passage, hit.doc
-    cite = [d.url or d.source]
-    if p.page is not None:
-        cite.append(f"S. {p.page}" + (" (Text per Texterkennung)" if p.ocr is not None else ""))
-    if d.date:
-        cite.append(d.date)
+    text: str = hit["text"]
+    cite = [hit["url"] or hit["source"]]
+    if hit["page"] is not None:
+        cite.append(f"S. {hit['page']}" + (" (Text per Texterkennung)" if hit["ocr"] is not None else ""))
+    if hit["date"]:
+        cite.append(hit["date"])
     if show_title:
-        out.print(f"\n[bold]{prefix}{escape(d.title or '(ohne Titel)')}[/bold]  [dim]{hit.score:.3f}[/dim]")
-    score = "" if show_title else f"  [dim]{hit.score:.3f}[/dim]"
+        out.print(f"\n[bold]{prefix}{escape(hit['title'] or '(ohne Titel)')}[/bold]  [dim]{hit['score']:.3f}[/dim]")
+    score = "" if show_title else f"  [dim]{hit['score']:.3f}[/dim]"
     out.print(f"   [cyan]{escape(' · '.join(cite))}[/cyan]{score}")
-    spans = result.highlights(hit)
-    a, b = snippet_window(p.text, spans)
+    spans = [(int(x), int(y)) for x, y in hit["highlights"]]
+    a, b = snippet_window(text, spans)
     parts, pos = [], a
     for x, y in spans:
         if x < a or y > b:
             continue
-        parts.append(escape(p.text[pos:x]) + "[bold yellow]" + escape(p.text[x:y]) + "[/bold yellow]")
+        parts.append(escape(text[pos:x]) + "[bold yellow]" + escape(text[x:y]) + "[/bold yellow]")
         pos = y
-    parts.append(escape(p.text[pos:b]))
+    parts.append(escape(text[pos:b]))
     snippet = "".join(parts).replace("\n", " ")
-    out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(p.text) else ""))
+    out.print("   " + ("… " if a > 0 else "") + snippet + (" …" if b < len(text) else ""))
 
 
 def extended_json(result: Any, gazetteer: Any, group: bool, per_doc: int, facets: bool) -> dict[str, Any]:
@@ -106,18 +106,18 @@ def extended_json(result: Any, gazetteer: Any, group: bool, per_doc: int, facets
         ]
     else:
         body["hits"] = [hit_json(result, h) for h in result.hits]
-    if facets:
+    if facets and gazetteer is not None:
         counts = facet_counts(result.candidates, gazetteer)
         body["facets"] = {k: [[v, n] for v, n in vals] for k, vals in counts.items()}
     return body
 
 
-def print_facets(result: Any, gazetteer: Any) -> None:
-    from search.facets import facet_counts
-
-    for name, values in facet_counts(result.candidates, gazetteer).items():
+def print_facets(body: dict[str, Any]) -> None:
+    """The facet counts of one query's JSON body (place keys named by its ``facet_labels``)."""
+    labels = body.get("facet_labels", {})
+    for name, values in body.get("facets", {}).items():
         if values:
-            shown = ", ".join(f"{gazetteer.places[v].name if name == 'place' else v} ({n})" for v, n in values[:10])
+            shown = ", ".join(f"{labels.get(v, v) if name == 'place' else v} ({n})" for v, n in values[:10])
             out.print(f"[dim]{name}:[/dim] {escape(shown)}")
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import socket
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+
+from foerdersuche.server_link import remove_record, write_record
 
 
 def register(app: typer.Typer) -> None:
@@ -44,4 +48,29 @@ def register(app: typer.Typer) -> None:
         log_config = copy.deepcopy(LOGGING_CONFIG)  # the app's own loggers print like uvicorn's
         for name in ("api", "core", "ingest", "search"):
             log_config["loggers"][name] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-        uvicorn.run(create_app(s), host=bind_host, port=bind_port, log_level="info", log_config=log_config, workers=1)
+        from foerdersuche.remote import router as cli_router
+
+        app = create_app(s)
+        app.include_router(cli_router)  # the CLI of the same data dir goes through these (loopback only)
+        config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="info", log_config=log_config, workers=1)
+        run_recording(config, s.data_dir)
+
+
+def run_recording(config: Any, data_dir: Path) -> None:
+    """Run uvicorn's server with ``config``; once its socket listens and the app has started it writes
+    the server record (``foerdersuche.server_link``), and removes it when it stops, so the CLI of the
+    same data dir goes through this server instead of failing on the locked index."""
+    import uvicorn
+
+    class RecordingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and self.servers:
+                bound = self.servers[0].sockets[0].getsockname()  # the real port, also for --port 0
+                write_record(data_dir, self.config.host, int(bound[1]))
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            remove_record(data_dir)
+            await super().shutdown(sockets=sockets)
+
+    RecordingServer(config).run()
