@@ -27,6 +27,7 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY ingest ./ingest
 COPY search ./search
+COPY runtime ./runtime
 COPY api ./api
 COPY evaluation ./evaluation
 COPY foerdersuche ./foerdersuche

@@ -13,14 +13,14 @@ from contextlib import ExitStack
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import runtime
 from api.errors import ApiError
 from api.jobs import Progress
 from api.state import AppState
 from core.models import FileStatus
 from core.registry import Registry
 from core.settings import PROJECT_ROOT, Settings
-from ingest.isolation import ParserPool
-from ingest.pipeline import FileResult, Indexer, IngestReport, Parser, SourceItem, discover, pool_parser
+from ingest.pipeline import FileResult, Indexer, IngestReport, Parser, SourceItem, discover
 
 
 def allowed_roots(settings: Settings) -> list[Path]:
@@ -78,11 +78,10 @@ def confine(items: list[SourceItem], roots: list[Path]) -> tuple[list[SourceItem
 def open_parser(settings: Settings, stack: ExitStack) -> Parser:
     """The isolated parser of a job: worker processes under the time and memory limits of the
     settings, stopped with ``stack`` (a crashing PDF must not take the API server down)."""
-    pool = stack.enter_context(ParserPool.from_settings(settings))
-    return pool_parser(pool)
+    return runtime.build_parser(settings, stack)
 
 
-def build_indexer(state: AppState, registry: Registry, stack: ExitStack) -> Indexer:
+def job_indexer(state: AppState, registry: Registry, stack: ExitStack) -> Indexer:
     """An Indexer over the app's own store (Edge allows one opener per process)."""
     store = state.require_store()
     embedder = state.embedder
@@ -91,15 +90,7 @@ def build_indexer(state: AppState, registry: Registry, stack: ExitStack) -> Inde
         raise state.not_ready()
     parser = (state.parser_factory or open_parser)(state.settings, stack)
     with state.index_lock.write():  # Indexer construction calls ensure_collection, which may reopen the shard
-        return Indexer(
-            settings=state.settings,
-            embedder=embedder,
-            store=store,
-            registry=registry,
-            raw=state.raw,
-            gazetteer=gazetteer,
-            parser=parser,
-        )
+        return runtime.build_indexer(state.settings, embedder, store, registry, state.raw, gazetteer, parser)
 
 
 def ingest_job(
@@ -121,7 +112,7 @@ def ingest_job(
 
         with ExitStack() as stack:
             registry = stack.enter_context(Registry(state.settings.registry_path))
-            indexer = build_indexer(state, registry, stack)
+            indexer = job_indexer(state, registry, stack)
             report = indexer.ingest(items, force=force, on_result=on_result)
         full = IngestReport(
             files=tuple(skipped) + tuple(refused) + report.files,
@@ -149,7 +140,7 @@ def crawl_job(state: AppState, names: list[str]) -> Callable[[Progress, Callable
     settings = state.settings
 
     def run(progress: Progress, cancelled: Callable[[], bool]) -> dict[str, Any]:
-        from ingest.crawl.crawler import Crawler, CrawlEvent, guard_policy
+        from ingest.crawl.crawler import CrawlEvent, guard_policy
         from ingest.crawl.frontier import Frontier
         from ingest.crawl.netguard import guarded_client
         from ingest.crawl.status import frontier_path
@@ -166,7 +157,7 @@ def crawl_job(state: AppState, names: list[str]) -> Callable[[Progress, Callable
         options = sources_file.options
         with ExitStack() as stack:
             registry = stack.enter_context(Registry(settings.registry_path))
-            indexer = build_indexer(state, registry, stack)
+            indexer = job_indexer(state, registry, stack)
             frontier = stack.enter_context(Frontier(frontier_path(settings.data_dir)))
             client = stack.enter_context(
                 guarded_client(
@@ -175,16 +166,7 @@ def crawl_job(state: AppState, names: list[str]) -> Callable[[Progress, Callable
                     timeout_s=options.timeout_s,
                 )
             )
-            crawler = Crawler(
-                indexer=indexer,
-                frontier=frontier,
-                client=client,
-                options=options,
-                user_agent=settings.user_agent,
-                max_bytes=settings.max_file_bytes,
-                allow_private_networks=settings.allow_private_networks,
-                on_event=on_event,
-            )
+            crawler = runtime.build_crawler(settings, indexer, frontier, client, options, on_event)
             report = crawler.crawl(selected)
         return report.to_dict()
 

@@ -27,15 +27,16 @@ from typing import Any
 from api.errors import ApiError
 from api.jobs import JobManager
 from api.metrics import IndexSnapshot, Metrics
-from core.embedding import Embedder, load_runtime_embedder
+from core.embedding import Embedder
 from core.errors import FoerdersucheError
-from core.gazetteer import Gazetteer, load_gazetteer
+from core.gazetteer import Gazetteer
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
 from core.store.base import Store
-from core.store.factory import open_store
 from ingest.reconcile import reconcile
+from runtime import build_embedder, build_gazetteer, build_searcher, build_store, refresh_stale_register
+from runtime import search_options as default_search_options
 from search.engine import Mode, Searcher, SearchOptions
 from search.register import Register, build_register
 
@@ -124,12 +125,12 @@ class AppState:
             problems: dict[str, str] = {}
             if self.gazetteer is None:
                 try:
-                    self.gazetteer = load_gazetteer()
+                    self.gazetteer = build_gazetteer()
                 except FoerdersucheError as exc:
                     problems["gazetteer"] = str(exc)
             if self.embedder is None:
                 try:
-                    self.embedder = self._given_embedder or load_runtime_embedder(self.settings)
+                    self.embedder = self._given_embedder or build_embedder(self.settings)
                 except FoerdersucheError as exc:
                     problems["model"] = str(exc)
             if self.store is None:
@@ -140,14 +141,14 @@ class AppState:
                 except OSError as exc:  # the data dir cannot be created or read
                     problems["store"] = f"cannot use the data directory {self.settings.data_dir}: {exc}"
             if self.searcher is None and self.embedder and self.store and self.gazetteer:
-                self.searcher = Searcher(embedder=self.embedder, store=self.store, gazetteer=self.gazetteer)
+                self.searcher = build_searcher(self.embedder, self.store, self.gazetteer)
             self.problems = problems
             for what, reason in problems.items():
                 log.warning("not ready: %s: %s", what, reason)
 
     def _open_store(self) -> Store:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = open_store(self.settings)
+        store = build_store(self.settings)
         if self.embedder is not None:
             try:
                 store.ensure_collection(self.embedder.dim)
@@ -203,21 +204,11 @@ class AppState:
         """The register of funding facts and projects, rebuilt when the registry changed since the last
         call. Documents indexed before the register existed are re-enriched from their raw bytes first
         (once, in isolated parser workers)."""
-        from core.facts import INTEL_VERSION
-        from ingest.pipeline import pool_parser, refresh_register
-
         gazetteer = self.require_gazetteer()
         with self._register_lock, self.registry() as reg:
-            if reg.stale_intel(INTEL_VERSION):
-                with ExitStack() as stack:
-                    if self.parser_factory is not None:
-                        parser = self.parser_factory(self.settings, stack)
-                    else:
-                        from ingest.isolation import ParserPool
-
-                        parser = pool_parser(stack.enter_context(ParserPool.from_settings(self.settings, workers=1)))
-                    done = refresh_register(reg, self.raw, gazetteer, parser)
-                    log.info("register: %d documents re-enriched from raw bytes", done.refreshed)
+            done = refresh_stale_register(self.settings, reg, self.raw, gazetteer, parser_factory=self.parser_factory)
+            if done is not None:
+                log.info("register: %d documents re-enriched from raw bytes", done.refreshed)
             stamp = reg.intel_stamp()
             if self._register is None or self._register[0] != stamp:
                 self._register = (stamp, build_register(reg.intel_rows(), gazetteer))
@@ -238,14 +229,7 @@ class AppState:
             reg.close()
 
     def search_options(self, mode: Mode | None) -> SearchOptions:
-        s = self.settings
-        options = SearchOptions(
-            mode=s.search_mode,
-            fusion=s.fusion,
-            dense_weight=s.dense_weight,
-            prefetch_limit=s.prefetch_limit,
-            place_boost=s.place_boost,
-        )
+        options = default_search_options(self.settings)
         return replace(options, mode=mode) if mode else options
 
     def readiness(self) -> tuple[bool, dict[str, str]]:

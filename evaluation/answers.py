@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import runtime
 from core.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.collection import files_sha256
@@ -263,7 +264,6 @@ def run_answers(
     """Every question of the collection asked on the domain evaluation index of ``corpus/sample``."""
     from core.registry import Registry
     from evaluation.eval_index import open_domain_index
-    from search.engine import Searcher
     from search.register import build_register
 
     questions = list(questions or load_questions())
@@ -273,7 +273,7 @@ def run_answers(
     with open_domain_index(settings, embedder, workdir) as index:
         with Registry(index.settings.registry_path) as registry:  # written by the same ingest: current
             register = build_register(registry.intel_rows(), index.gazetteer)
-        searcher = Searcher(embedder=embedder, store=index.store, gazetteer=index.gazetteer)
+        searcher = runtime.build_searcher(embedder, index.store, index.gazetteer)
         if progress:
             progress(f"{len(questions)} questions")
         report = ask_all(questions, searcher, register)

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+import runtime
 from core.analysis import passage_vector
 from core.embedding import Embedder
 from core.models import DocInfo
@@ -125,9 +126,12 @@ def _peak_rss_mib() -> float:
 
 
 def _embedder(settings: Settings, kind: str) -> Embedder:
-    from core.embedding import HashingEmbedder, load_embedder
-
-    return HashingEmbedder() if kind == "hashing" else load_embedder(settings)
+    """The passage embedder of the settings' backend (or the hashing stand-in)."""
+    return runtime.build_embedder(
+        settings,
+        "hashing" if kind == "hashing" else "model",
+        backend=None if kind == "hashing" else settings.embed_backend,
+    )
 
 
 # ---------------------------------------------------------------- stage 1: ingest
@@ -137,7 +141,6 @@ def bench_ingest(repeats: int = INGEST_REPEATS) -> tuple[dict[str, Any], list[st
     """Parse + chunk of the sample corpus, repeated; enrichment and sparse vectors per passage.
 
     Returns the numbers and the passages' texts (the base of the synthetic corpus)."""
-    from core.gazetteer import load_gazetteer
     from core.ids import doc_id_for
     from ingest.chunk import ChunkOptions, chunk
     from ingest.enrich import annotate
@@ -157,7 +160,7 @@ def bench_ingest(repeats: int = INGEST_REPEATS) -> tuple[dict[str, Any], list[st
             if r == 0:
                 texts.extend(p.text for p in ps)
     parse_s = time.perf_counter() - started
-    gazetteer = load_gazetteer()
+    gazetteer = runtime.build_gazetteer()
     started = time.perf_counter()
     for t in texts:
         annotate(t, gazetteer)
@@ -240,18 +243,16 @@ def build_index(
     progress: Progress | None,
 ) -> dict[str, Any]:
     """A fresh Edge shard of ``size`` synthetic passages; timed writes and optimize."""
-    from core.gazetteer import load_gazetteer
     from core.models import FileStatus
     from core.registry import Registry
-    from core.store.factory import open_store
     from evaluation.synthetic import generate
     from ingest.enrich import annotate
 
     if directory.exists():
         shutil.rmtree(directory)
     s = settings.model_copy(update={"data_dir": directory, "qdrant_url": None, "model_dir": settings.model_path})
-    gazetteer = load_gazetteer()
-    store = open_store(s)
+    gazetteer = runtime.build_gazetteer()
+    store = runtime.build_store(s)
     store.ensure_collection(int(vectors.shape[1]))
     rng = np.random.default_rng(11)
     real = len(vectors)
@@ -540,11 +541,10 @@ def run(settings: Settings, options: BenchOptions, target: Path, progress: Progr
         from evaluation.query_encoder import measure as measure_query_encoder
 
         report["query_encoder"] = measure_query_encoder(settings, domain_queries(), rounds=3, workdir=work)
-    from core.gazetteer import load_gazetteer
     from evaluation.synthetic import generate
 
     n_real = min(options.real_vectors, max(options.sizes))
-    gazetteer = load_gazetteer()
+    gazetteer = runtime.build_gazetteer()
     real_texts = [sp.passage.text for sp in generate(base, n_real, gazetteer)]
     started = time.perf_counter()
     vectors = real_vectors(embedder, real_texts, progress)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+import runtime
 from core.embedding import Embedder
 from core.settings import Settings
 from core.store.base import SearchFilter, Store, StoreQuery
@@ -187,9 +188,8 @@ def hnsw_recall(store: Store, vectors: np.ndarray, flt: SearchFilter | None) -> 
 def measure(
     settings: Settings, embedder: Embedder, store: Store, texts: Sequence[str], recall_texts: Sequence[str], n: int
 ) -> dict[str, Any]:
-    from core.gazetteer import load_gazetteer
 
-    searcher = Searcher(embedder=embedder, store=store, gazetteer=load_gazetteer())
+    searcher = runtime.build_searcher(embedder, store, runtime.build_gazetteer())
     base = SearchOptions(
         mode="hybrid",
         fusion=settings.fusion,
@@ -237,14 +237,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from core.embedding import HashingEmbedder, load_runtime_embedder
-    from core.store.factory import open_store
-
     # the serving path (queries by the query backend); no query cache, so every query is embedded
     settings = Settings(data_dir=args.data_dir, model_dir=args.model_dir, qdrant_url=None, query_cache_size=0)
     started = time.perf_counter()
-    embedder: Embedder = HashingEmbedder() if args.embedder == "hashing" else load_runtime_embedder(settings)
-    store = open_store(settings)
+    embedder: Embedder = runtime.build_embedder(settings, args.embedder)
+    store = runtime.build_store(settings)
     load_s = time.perf_counter() - started
     texts = json.loads(args.texts.read_text(encoding="utf-8"))
     try:

@@ -26,14 +26,14 @@ from typing import Any
 
 import numpy as np
 
+import runtime
 from core.analysis import AnalyserConfig, passage_vector
 from core.embedding import Embedder
-from core.gazetteer import Gazetteer, load_gazetteer
+from core.gazetteer import Gazetteer
 from core.ids import content_hash
 from core.models import DocInfo, DocType, Passage
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store
-from core.store.factory import open_store
 from evaluation.collection import CORPUS_DIR, corpus_sha256
 from evaluation.xquad import Paragraph
 
@@ -145,29 +145,22 @@ def open_domain_index(
     """``corpus_dir`` ingested by the real pipeline into ``workdir`` (reused while the key holds)."""
     from core.rawstore import RawStore
     from core.registry import Registry
-    from ingest.pipeline import Indexer, discover, inline_parser
+    from ingest.pipeline import discover, inline_parser
 
     analyser = analyser or AnalyserConfig()
     s = eval_settings(settings, workdir)
     key = index_key("domain", s, embedder, analyser, corpus_sha256(corpus_dir))
-    gazetteer = load_gazetteer()
+    gazetteer = runtime.build_gazetteer()
     started = time.monotonic()
     report: dict[str, Any] | None = None
     reused = _reusable(workdir, key)
     if not reused:
         _fresh(workdir)
-        store = open_store(s)
+        store = runtime.build_store(s)
         try:
             with Registry(s.registry_path) as registry:
-                indexer = Indexer(
-                    settings=s,
-                    embedder=embedder,
-                    store=store,
-                    registry=registry,
-                    raw=RawStore(s.raw_dir),
-                    gazetteer=gazetteer,
-                    parser=inline_parser,
-                    analyser=analyser,
+                indexer = runtime.build_indexer(
+                    s, embedder, store, registry, RawStore(s.raw_dir), gazetteer, inline_parser, analyser
                 )
                 items, skipped = discover([corpus_dir])
                 result = indexer.ingest(items)
@@ -177,7 +170,7 @@ def open_domain_index(
         _write_key(workdir, key, {"ingest": report, "seconds": round(time.monotonic() - started, 2)})
     else:
         report = json.loads((workdir / KEY_FILE).read_text(encoding="utf-8")).get("ingest")
-    store = open_store(s)
+    store = runtime.build_store(s)
     return EvalIndex(
         name="domain",
         settings=s,
@@ -241,12 +234,12 @@ def open_paragraph_index(
     analyser = analyser or AnalyserConfig()
     s = eval_settings(settings, workdir)
     key = index_key(name, s, embedder, analyser, data_sha256)
-    gazetteer = load_gazetteer()
+    gazetteer = runtime.build_gazetteer()
     started = time.monotonic()
     reused = _reusable(workdir, key)
     if not reused:
         _fresh(workdir)
-        store = open_store(s)
+        store = runtime.build_store(s)
         try:
             store.ensure_collection(embedder.dim)
             batch = 64
@@ -256,7 +249,7 @@ def open_paragraph_index(
         finally:
             store.close()
         _write_key(workdir, key, {"paragraphs": len(paragraphs), "seconds": round(time.monotonic() - started, 2)})
-    store = open_store(s)
+    store = runtime.build_store(s)
     return EvalIndex(
         name=name,
         settings=s,

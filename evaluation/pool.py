@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import runtime
 from core.embedding import Embedder
 from core.gazetteer import Gazetteer
 from core.models import Passage
@@ -121,11 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="evaluation index (default <data_dir>/eval/domain)")
     args = parser.parse_args(argv)
 
-    from core.embedding import HashingEmbedder, load_embedder
     from evaluation.eval_index import open_domain_index
 
     settings = Settings()
-    embedder: Embedder = HashingEmbedder() if args.embedder == "hashing" else load_embedder(settings)
+    embedder: Embedder = runtime.build_embedder(
+        settings,
+        "hashing" if args.embedder == "hashing" else "model",
+        backend=None if args.embedder == "hashing" else settings.embed_backend,
+    )
     collection = load_domain()
     with open_domain_index(settings, embedder, args.workdir or settings.data_dir / "eval" / "domain") as index:
         passages = passages_with_sources(index.passages_by_doc)

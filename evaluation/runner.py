@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+import runtime
 from core.analysis import AnalyserConfig
 from core.embedding import Embedder
 from core.gazetteer import Gazetteer
@@ -30,7 +31,7 @@ from core.settings import Settings
 from core.store.base import Store
 from evaluation.collection import Collection, Query
 from evaluation.measures import MEASURES, NDCG10, RECALL20, Comparison, Measure, compare, evaluate, per_query
-from search.engine import Searcher, SearchOptions, SearchRequest
+from search.engine import SearchOptions, SearchRequest
 from search.request import RequestParams, resolve_request
 
 DEPTH = 100
@@ -189,7 +190,7 @@ def run_variant(
     doc_key: DocKey = source_key,
     depth: int = DEPTH,
 ) -> VariantRun:
-    searcher = Searcher(embedder=embedder, store=store, gazetteer=gazetteer, analyser=variant.analyser)
+    searcher = runtime.build_searcher(embedder, store, gazetteer, variant.analyser)
     passages: dict[str, dict[str, float]] = {}
     documents: dict[str, dict[str, float]] = {}
     tops: dict[str, float | None] = {}

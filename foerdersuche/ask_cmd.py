@@ -38,8 +38,8 @@ def ask_command(
             with server:
                 payload = server.ask(question, k)
         else:
-            from foerdersuche.runtime import open_runtime
             from ingest.reconcile import missing_index
+            from runtime import open_runtime
 
             with open_runtime(s) as rt:
                 lost = missing_index(rt.store, rt.registry)

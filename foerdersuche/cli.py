@@ -84,9 +84,9 @@ def ingest(
     force: Annotated[bool, typer.Option("--force", help="Re-index even unchanged files.")] = False,
 ) -> None:
     """Parse, chunk, enrich and index documents into the local index."""
-    from foerdersuche.runtime import open_runtime
     from foerdersuche.server_link import live_server, refusal
     from ingest.pipeline import discover
+    from runtime import open_runtime
 
     s = settings()
     server = live_server(s.data_dir, s.admin_key)
@@ -236,8 +236,8 @@ def search(
                 for q in lines:  # one request per query: results print as they come, like below
                     show(server.search(request.model_copy(update={"queries": [q]}).model_dump()))
             return
-        from foerdersuche.runtime import open_runtime
         from ingest.reconcile import missing_index
+        from runtime import open_runtime
 
         with open_runtime(s) as rt:
             lost = missing_index(rt.store, rt.registry)
@@ -265,7 +265,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 info = server.status()
             info["data_dir"] = str(s.data_dir)  # as this command names it (the server may name it relatively)
         else:
-            from foerdersuche.runtime import open_runtime
+            from runtime import open_runtime
 
             with open_runtime(s) as rt:
                 info = status_info(rt.settings, rt.store, rt.registry)
@@ -296,8 +296,8 @@ def doctor(
 ) -> None:
     """Check index and registry against each other, read every passage, and repair what an interrupted
     run left behind (exit 1 when the index is damaged: rebuild it with `foerdersuche reindex`)."""
-    from foerdersuche.runtime import open_runtime
     from ingest.reconcile import reconcile
+    from runtime import open_runtime
 
     try:
         with open_runtime(settings()) as rt:

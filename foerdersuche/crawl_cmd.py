@@ -54,7 +54,7 @@ def crawl(
     An interrupted crawl continues where it stopped. Private and loopback addresses are refused unless
     FOERDERSUCHE_ALLOW_PRIVATE_NETWORKS=1 and the source sets allow_private = true.
     """
-    from ingest.crawl.crawler import Crawler, guard_policy, plan
+    from ingest.crawl.crawler import guard_policy, plan
     from ingest.crawl.frontier import Frontier
     from ingest.crawl.netguard import guarded_client
     from ingest.crawl.sources import load_sources
@@ -109,8 +109,8 @@ def crawl(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from foerdersuche.runtime import open_runtime
     from ingest.crawl.crawler import CrawlEvent
+    from runtime import build_crawler, open_runtime
 
     policy = guard_policy(selected, s.allow_private_networks)
     counts: dict[str, int] = {}
@@ -138,16 +138,7 @@ def crawl(
                     description=f"[bold]{escape(event.source)}[/bold] {summary}  [dim]{escape(event.url[-70:])}[/dim]",
                 )
 
-            crawler = Crawler(
-                indexer=rt.indexer,
-                frontier=frontier,
-                client=client,
-                options=config.options,
-                user_agent=s.user_agent,
-                max_bytes=s.max_file_bytes,
-                allow_private_networks=s.allow_private_networks,
-                on_event=on_event,
-            )
+            crawler = build_crawler(s, rt.indexer, frontier, client, config.options, on_event)
             report = crawler.crawl(selected)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
@@ -206,9 +197,9 @@ def reindex(
     """Re-parse every live document from its kept raw bytes and index it again (no fetching)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from foerdersuche.runtime import open_runtime
     from ingest.reindex import reindex as run_reindex
     from ingest.reindex import reindex_plan
+    from runtime import open_runtime
 
     s = _settings(ctx)
     from foerdersuche.server_link import live_server, refusal

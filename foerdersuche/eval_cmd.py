@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+import runtime
 from core.errors import FoerdersucheError
 
 if TYPE_CHECKING:
@@ -39,13 +40,7 @@ def _settings() -> Settings:
 
 
 def _embedder(settings: Settings, kind: str) -> Embedder:
-    if kind == "hashing":
-        from core.embedding import HashingEmbedder
-
-        return HashingEmbedder()
-    from core.embedding import load_runtime_embedder
-
-    return load_runtime_embedder(settings)
+    return runtime.build_embedder(settings, "hashing" if kind == "hashing" else "model")
 
 
 def _short(variant: str) -> str:
@@ -209,7 +204,7 @@ def eval_command(
         request = suite.EvalRequest(sweep=sweep)
         if queries is not None and qrels is not None:
             from evaluation.collection import external
-            from foerdersuche.runtime import open_runtime
+            from runtime import open_runtime
 
             coll = external(queries, qrels)
             with open_runtime(s, embedder=embedder) as rt:
@@ -239,10 +234,9 @@ def _eval_facts(s: Settings, as_json: bool, pin: bool, report_dir: Path | None) 
     """The register against evaluation/collections/facts: no model, no index; a few seconds."""
     from datetime import UTC, datetime
 
-    from core.gazetteer import load_gazetteer
     from evaluation import register_eval
 
-    report = register_eval.run(load_gazetteer())
+    report = register_eval.run(runtime.build_gazetteer())
     if pin:
         path = register_eval.pin(report)
         out.print(f"Register-Gate geschrieben: {path}")

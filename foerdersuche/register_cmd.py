@@ -72,7 +72,7 @@ def register(app: typer.Typer, settings: Callable[[], Any], fail: Callable[[Exce
     ) -> None:
         """Funding facts: every amount tied to a project or program, cited to the character."""
         from core.errors import FoerdersucheError
-        from foerdersuche.runtime import load_register
+        from runtime import load_register
         from search.register import facts_csv_rows, resolve_register_query, select_facts, sums
 
         try:
@@ -126,7 +126,7 @@ def register(app: typer.Typer, settings: Callable[[], Any], fail: Callable[[Exce
         if ctx.invoked_subcommand is not None:
             return
         from core.errors import FoerdersucheError
-        from foerdersuche.runtime import load_register
+        from runtime import load_register
         from search.register import distinct_amounts, projects_csv_rows, resolve_register_query, select_projects
 
         try:
@@ -171,7 +171,7 @@ def register(app: typer.Typer, settings: Callable[[], Any], fail: Callable[[Exce
     ) -> None:
         """One project: its mentions in the documents and its dated timeline, each cited."""
         from core.errors import FoerdersucheError, NotFound
-        from foerdersuche.runtime import load_register
+        from runtime import load_register
 
         try:
             reg, _, _ = load_register(settings(), _progress())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
-from dataclasses import replace
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -26,7 +25,7 @@ from api.deps import StateDep
 from api.errors import ApiError
 from core.registry import Registry
 from core.settings import Settings
-from core.store.base import SearchFilter, Store
+from core.store.base import Store
 from foerdersuche.context import err
 from foerdersuche.hits import extended_json, hit_json, print_body, print_facets
 from search.engine import Searcher, SearchOptions, SearchRequest
@@ -55,27 +54,31 @@ class CliSearch(BaseModel):
 def search_payloads(request: CliSearch, searcher: Searcher, store: Store, defaults: SearchOptions) -> dict[str, Any]:
     """``{"results": [one body per query], "index_empty": bool}``; a body is ``extended_json``'s, with the
     flat ``hits`` always present and ``facet_labels`` (place key -> name) for the text output."""
-    from search.query import resolve_place, resolve_program
+    from search.request import RequestParams, resolve_request
 
     gazetteer = searcher.gazetteer
-    options = replace(defaults, place_mode=request.place_mode)
-    if request.mode:
-        options = replace(options, mode=request.mode)
-    if request.fusion:
-        options = replace(options, fusion=request.fusion)
-    flt = SearchFilter(
-        place_keys=tuple(resolve_place(p, gazetteer) for p in request.place),
-        programs=tuple(resolve_program(p, gazetteer) for p in request.program),
-        doc_types=tuple(request.doc_type),
-        languages=tuple(request.language),
-        source_names=tuple(request.source),
-        date_from=request.date_from,
-        date_to=request.date_to,
-    )
+
+    def resolved(query: str) -> SearchRequest:  # the one resolver, as for the API and the evaluation
+        params = RequestParams(
+            query=query,
+            k=request.k,
+            places=request.place,
+            programs=request.program,
+            doc_types=request.doc_type,
+            date_from=request.date_from,
+            date_to=request.date_to,
+            languages=request.language,
+            sources=request.source,
+            mode=request.mode,
+            fusion=request.fusion,
+            place_mode=request.place_mode,
+        )
+        return resolve_request(params, gazetteer, defaults).request
+
     results = []
     found_nothing = False
     for q in request.queries:
-        result = searcher.search(SearchRequest(query=q, k=request.k, filter=flt, options=options))
+        result = searcher.search(resolved(q))
         found_nothing = found_nothing or not result.hits
         body = extended_json(result, gazetteer, request.group, request.per_doc, request.facets)
         body["hits"] = [hit_json(result, h) for h in result.hits]

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
-packages=(core ingest search api evaluation foerdersuche)
+packages=(core ingest search runtime api evaluation foerdersuche)
 .venv/bin/ruff check "${packages[@]}" tests || status=1
 .venv/bin/ruff format --check "${packages[@]}" tests || status=1
 .venv/bin/lint-imports || status=1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import QueryError
 from core.gazetteer import Gazetteer
 
 
@@ -37,20 +36,3 @@ def understand(query: str, gazetteer: Gazetteer) -> QueryPlan:
         text=query,
         places=tuple(PlaceInQuery(m.ags, m.name, m.start, m.end) for m in mentions),
     )
-
-
-def resolve_place(value: str, gazetteer: Gazetteer) -> str:
-    """A place filter value (AGS key or name, e.g. "Kreis Unna", "Bergkamen") -> its AGS key."""
-    value = value.strip()
-    if value in gazetteer.places:
-        return value
-    for mention in gazetteer.find_places(value, ignore_case=True):
-        if mention.end - mention.start >= len(value) * 0.6:
-            return mention.ags
-    raise QueryError(f"unbekannter Ort: {value!r} (Name oder amtlicher Gemeindeschlüssel erwartet)")
-
-
-def resolve_program(value: str, gazetteer: Gazetteer) -> str:
-    """A program filter value (any alias) -> the canonical program name stored in the index."""
-    found = gazetteer.find_programs(value.strip(), ignore_case=True)
-    return found[0].name if found else value.strip()

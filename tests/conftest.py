@@ -32,8 +32,8 @@ class SampleIndex:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> SampleIndex:
     """A data dir holding the sample corpus, ingested with the real model and the real Qdrant Edge."""
-    from foerdersuche.runtime import open_runtime
     from ingest.pipeline import discover
+    from runtime import open_runtime
 
     data_dir = tmp_path_factory.mktemp("sample-index")
     settings = Settings(data_dir=data_dir, model_dir=Settings().model_path)
@@ -46,7 +46,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedd
 
 @pytest.fixture
 def sample_runtime(sample_index: SampleIndex, real_embedder: Embedder) -> Iterator[object]:
-    from foerdersuche.runtime import open_runtime
+    from runtime import open_runtime
 
     with open_runtime(sample_index.settings, embedder=real_embedder) as rt:
         yield rt

@@ -80,9 +80,9 @@ def make_pdf(title: str, lines: list[str]) -> bytes:
 if TYPE_CHECKING:
     from email.message import Message
 
-    from foerdersuche.runtime import Runtime
     from ingest.crawl.crawler import CrawlEvent
     from ingest.crawl.report import CrawlReport
+    from runtime import Runtime
 
 
 class Responder(Protocol):

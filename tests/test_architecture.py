@@ -25,7 +25,7 @@ def test_nothing_heavy_is_imported_at_import_time() -> None:
     assert proc.stdout.strip() == ""
 
 
-PACKAGES = ("core", "ingest", "search", "api", "evaluation", "foerdersuche")
+PACKAGES = ("core", "ingest", "search", "runtime", "api", "evaluation", "foerdersuche")
 
 
 def _tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -127,3 +127,48 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path: Path) -> None:
     (pkg / "c.py").write_text("from .a import y\n")
     (pkg / "d.py").write_text("import pkg.a\n")
     assert cycles(import_graph(tmp_path, ("pkg",))) == [["pkg.a", "pkg.b", "pkg.c"]]
+
+
+# What only the composition root (``runtime``) builds, and who may build what anyway:
+BUILT_BY_THE_ROOT = {
+    "Searcher", "Indexer", "Crawler", "open_store", "load_embedder", "load_runtime_embedder", "load_gazetteer",
+    "EdgeStore", "RemoteStore",
+}  # fmt: skip
+ALLOWED = {
+    # a store benchmark measures bare engines side by side, not the project's configured store
+    ("evaluation/store_bench.py", "EdgeStore"),
+    ("evaluation/store_bench.py", "RemoteStore"),
+    ("evaluation/bm25_edge.py", "EdgeStore"),
+    # reindex sets a damaged or outdated embedded index aside before the root opens the store
+    ("foerdersuche/crawl_cmd.py", "EdgeStore"),
+    # measures the bare query encoder's memory in a process of its own: importing the root would add
+    # the ingest stack to what it measures
+    ("evaluation/query_encoder.py", "load_runtime_embedder"),
+    # compares the model's backends one by one and quantises a loaded torch model itself
+    ("evaluation/model_backends.py", "load_embedder"),
+}
+
+
+def test_only_the_composition_root_builds_the_components() -> None:
+    """Searcher, Indexer, Crawler, stores, embedders and the gazetteer are built in ``runtime`` only
+    (core builds its own parts: the store factory, the embedder loaders)."""
+    import ast
+
+    found = []
+    for package in ("ingest", "search", "api", "evaluation", "foerdersuche"):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                f = node.func
+                name = (
+                    f.id
+                    if isinstance(f, ast.Name)
+                    else f.value.id
+                    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.attr == "open"
+                    else None
+                )
+                if name in BUILT_BY_THE_ROOT and (rel, name) not in ALLOWED:
+                    found.append(f"{rel}:{node.lineno} {name}")
+    assert found == [], "built outside the composition root (runtime/):\n" + "\n".join(found)

@@ -24,10 +24,10 @@ from crawlsite import (
 
 from core.ids import doc_id_for
 from core.settings import Settings
-from foerdersuche.runtime import Runtime, open_runtime
 from ingest.crawl.report import CrawlReport, SourceReport
 from ingest.crawl.status import source_status
 from ingest.reindex import reindex
+from runtime import Runtime, open_runtime
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from core.settings import Settings
 from foerdersuche.cli import app
-from foerdersuche.runtime import open_runtime
+from runtime import open_runtime
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ from crawlsite import (
 
 from core.ids import doc_id_for
 from core.settings import Settings
-from foerdersuche.runtime import Runtime, open_runtime
 from ingest.crawl.crawler import CrawlEvent
 from ingest.crawl.frontier import Frontier
 from ingest.crawl.report import SourceReport
 from ingest.crawl.status import frontier_path
+from runtime import Runtime, open_runtime
 
 
 def build(site: FixtureSite) -> None:

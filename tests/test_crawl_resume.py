@@ -21,8 +21,8 @@ from crawlsite import CountingEmbedder, FixtureSite, Page, german_page, make_pdf
 
 from core.settings import PROJECT_ROOT, Settings
 from core.store.factory import open_store
-from foerdersuche.runtime import open_runtime
 from ingest.crawl.status import frontier_path
+from runtime import open_runtime
 
 PAGES = 12
 KILL_AFTER = 4  # documents fetched before the kill

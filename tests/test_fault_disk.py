@@ -28,8 +28,8 @@ from core.errors import StoreError
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
-from foerdersuche.runtime import open_runtime
 from ingest.pipeline import discover, inline_parser
+from runtime import open_runtime
 
 MARGIN_MB = 48
 

@@ -21,10 +21,10 @@ from crawlsite import FixtureSite, Page
 from core.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import Settings
-from foerdersuche.runtime import open_runtime
 from ingest.crawl.fetch import Fetcher, FetchOptions, Outcome
 from ingest.crawl.politeness import HostGate
 from ingest.pipeline import discover
+from runtime import open_runtime
 
 TIMEOUT_S = 20.0
 MEMORY_MB = 1024

@@ -195,8 +195,7 @@ def test_the_checker_sees_a_half_written_document(tmp_path: Path) -> None:
 def _driver_cli(argv: list[str]) -> None:
     import numpy as np
 
-    import api.state
-    import foerdersuche.runtime
+    import runtime
     from core.embedding import HashingEmbedder
     from foerdersuche import cli
 
@@ -208,8 +207,8 @@ def _driver_cli(argv: list[str]) -> None:
             time.sleep(delay)
             return super().embed_passages(texts)
 
-    foerdersuche.runtime.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]
-    api.state.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]  # serve
+    # the composition root builds every embedder, the CLI's and the server's
+    runtime.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]
     kill_after = int(os.environ.get("FAULT_KILL_AFTER_UPSERTS", "0"))
     if kill_after:
         upsert = EdgeStore.upsert

@@ -89,8 +89,8 @@ def test_near_duplicate_press_release_is_shown_once(sample_runtime: Any) -> None
 
 
 def test_reingest_is_idempotent(sample_index: SampleIndex, real_embedder: Any) -> None:
-    from foerdersuche.runtime import open_runtime
     from ingest.pipeline import discover
+    from runtime import open_runtime
 
     items, _ = discover([SAMPLE])
     with open_runtime(sample_index.settings, embedder=real_embedder) as rt:

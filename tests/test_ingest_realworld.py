@@ -12,8 +12,8 @@ import pytest
 from core.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
-from foerdersuche.runtime import open_runtime
 from ingest.pipeline import discover
+from runtime import open_runtime
 
 REALWORLD = PROJECT_ROOT.parent / "shared" / "realworld"
 

@@ -22,8 +22,8 @@ from core.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.ocr_pages import page_text, scanned_pdf
-from foerdersuche.runtime import open_runtime
 from ingest.pipeline import IngestReport, discover
+from runtime import open_runtime
 
 EMBED_DIM = 64
 FLOOR = 99.5  # above what Tesseract gives a noisy scan: every OCR page of this index is flagged

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from core.settings import PROJECT_ROOT, Settings
 from foerdersuche.cli import app
-from foerdersuche.runtime import Runtime, open_runtime
 from ingest.pipeline import SourceItem
+from runtime import Runtime, open_runtime
 
 CAMPUS = (
     "<p>Die Westfälische Hochschule und die Stadt haben den Zuwendungsbescheid für den „H2-Campus Gelsenkirchen“ "
@@ -150,7 +150,7 @@ def test_raw_bytes_that_are_gone_are_reported_not_a_traceback(tmp_path: Path) ->
     for raw in (data / "raw").rglob("*"):
         if raw.is_file():
             raw.unlink()
-    from foerdersuche.runtime import load_register
+    from runtime import load_register
 
     register, _, refreshed = load_register(Settings(data_dir=data))
     assert register.facts == []

@@ -15,8 +15,8 @@ from test_fault_support import make_corpus, raw_payloads
 
 from core.embedding import HashingEmbedder
 from core.settings import Settings
-from foerdersuche.runtime import open_runtime
 from ingest.pipeline import discover, inline_parser
+from runtime import open_runtime
 
 
 def test_ingesting_twice_and_forced_keeps_every_payload(tmp_path: Path) -> None:
