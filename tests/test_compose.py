@@ -118,7 +118,7 @@ def test_dockerfile() -> None:
     assert "\nUSER app\n" in text and "HEALTHCHECK" in text
     for folder in re.findall(r"^COPY (\w+) \./", text, re.M):
         assert (ROOT / folder).is_dir(), folder
-    for package in ("core", "ingest", "search", "api", "foerdersuche", "corpus", "deploy"):
+    for package in ("core", "ingest", "search", "runtime", "api", "evaluation", "foerdersuche", "corpus", "deploy"):
         assert f"COPY {package} ./{package}" in text, package
 
 
