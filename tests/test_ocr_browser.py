@@ -6,17 +6,13 @@ tests/test_ocr_ingest.py, read by the real Tesseract."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from test_ocr_ingest import EMBED_DIM, FLOOR, make_ocr_env
 from test_ocr_pages import needs_tesseract
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, assert_non_trivial, shoot
+from test_web_browser import CHROMIUM, assert_non_trivial, chromium, serve, shoot
 
 from api.app import create_app
 from core.embedding import HashingEmbedder
@@ -34,40 +30,16 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = make_ocr_env(tmp_path_factory.mktemp("ocr-browser"), ocr_min_confidence=FLOOR)
-    app = create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(30)
-    sock.close()
+    with serve(create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            locale="de-DE",
-            viewport={"width": 1280, "height": 900},
-        )
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), accept_downloads=False) as context:
         page = context.new_page()
         page.set_default_timeout(20_000)
         yield page
-        context.close()
 
 
 def test_a_hit_on_a_scanned_page_shows_the_ocr_marker(page: Any, base_url: str) -> None:

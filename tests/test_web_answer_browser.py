@@ -6,17 +6,13 @@ opens the cited passage); a question without one shows no card and the passages 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from conftest import SampleIndex
-from test_web_browser import CHROMIUM, assert_non_trivial, browser, page, shoot  # noqa: F401 - fixtures
+from test_web_browser import CHROMIUM, assert_non_trivial, browser, page, serve, shoot  # noqa: F401 - fixtures
 
 from api.app import create_app
 from core.embedding import Embedder
@@ -33,22 +29,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def base_url(sample_index: SampleIndex, real_embedder: Embedder) -> Iterator[str]:
-    app = create_app(sample_index.settings, embedder=real_embedder)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
-    sock.close()
+    with serve(create_app(sample_index.settings, embedder=real_embedder), start_timeout_s=120) as url:
+        yield url
 
 
 def test_a_question_with_an_answer_shows_the_card(page: Any, base_url: str) -> None:
