@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+
+from fastapi import Response
 
 from api.schemas import ExportResponse, ExportRow
 from api.search_view import EXPORT_COLUMNS, Retrieved, export_rows
@@ -30,16 +32,20 @@ def _cell(value: object) -> object:
 
 
 def to_csv(rows: list[ExportRow]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        data = row.model_dump()
-        writer.writerow([_cell(data[c]) for c in EXPORT_COLUMNS])
-    return buffer.getvalue().encode("utf-8-sig")
+    data = (row.model_dump() for row in rows)
+    return csv_text([list(EXPORT_COLUMNS), *([d[c] for c in EXPORT_COLUMNS] for d in data)])
 
 
-def csv_text(rows: Iterable[list[str]]) -> bytes:
+def csv_response(body: bytes, filename: str) -> Response:
+    """A CSV download (``csv_text``'s bytes) named ``filename``."""
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> bytes:
     """Rows (header first) as CSV for spreadsheets: UTF-8 with BOM, formula-looking cells defused."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

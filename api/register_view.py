@@ -9,9 +9,11 @@ from __future__ import annotations
 from api.schemas import FactsResponse, ProjectDetailOut, ProjectsResponse, RegisterParams
 from api.state import AppState
 from core.errors import NotFound
+from core.gazetteer import Gazetteer
 from search.register import (
     Project,
     RegisterFact,
+    RegisterQuery,
     resolve_register_query,
     select_facts,
     select_projects,
@@ -19,26 +21,30 @@ from search.register import (
 )
 
 
-def _query(state: AppState, params: RegisterParams) -> tuple[list[RegisterFact], list[Project]]:
+def facts_rows(state: AppState, params: RegisterParams) -> list[RegisterFact]:
     gazetteer = state.require_gazetteer()
-    register = state.register()
-    q = resolve_register_query(
+    return select_facts(state.register(), _query(gazetteer, params), gazetteer)
+
+
+def projects_rows(state: AppState, params: RegisterParams) -> list[Project]:
+    gazetteer = state.require_gazetteer()
+    return select_projects(state.register(), _query(gazetteer, params), gazetteer)
+
+
+def _query(gazetteer: Gazetteer, params: RegisterParams) -> RegisterQuery:
+    return resolve_register_query(
         gazetteer, places=params.place, programs=params.program, doc_id=params.doc, query=params.q
     )
-    return select_facts(register, q, gazetteer), select_projects(register, q, gazetteer)
 
 
 def facts(state: AppState, params: RegisterParams) -> FactsResponse:
-    found, _ = _query(state, params)
-    gazetteer = state.require_gazetteer()
-    return FactsResponse.model_validate(
-        {"facts": [f.to_dict() for f in found], "sums": sums(found, gazetteer).to_dict()}
-    )
+    found = facts_rows(state, params)
+    sums_ = sums(found, state.require_gazetteer()).to_dict()
+    return FactsResponse.model_validate({"facts": [f.to_dict() for f in found], "sums": sums_})
 
 
 def projects(state: AppState, params: RegisterParams) -> ProjectsResponse:
-    _, found = _query(state, params)
-    return ProjectsResponse.model_validate({"projects": [p.to_dict() for p in found]})
+    return ProjectsResponse.model_validate({"projects": [p.to_dict() for p in projects_rows(state, params)]})
 
 
 def project(state: AppState, project_id: str) -> ProjectDetailOut:
@@ -46,11 +52,3 @@ def project(state: AppState, project_id: str) -> ProjectDetailOut:
     if found is None:
         raise NotFound(f"Kein Vorhaben mit der ID {project_id!r}.")
     return ProjectDetailOut.model_validate(found.to_dict(with_facts=True))
-
-
-def facts_rows(state: AppState, params: RegisterParams) -> list[RegisterFact]:
-    return _query(state, params)[0]
-
-
-def projects_rows(state: AppState, params: RegisterParams) -> list[Project]:
-    return _query(state, params)[1]

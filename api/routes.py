@@ -83,11 +83,7 @@ def export_json(state: StateDep, params: SearchParamsDep, response: Response) ->
 def export_csv(state: StateDep, params: SearchParamsDep) -> Response:
     """The rows of ``/export.json`` as CSV (see ``api.export`` for the format)."""
     found = search_view.retrieve(state, params)
-    return Response(
-        export.to_csv(search_view.export_rows(found)),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{export.filename("csv")}"'},
-    )
+    return export.csv_response(export.to_csv(search_view.export_rows(found)), export.filename("csv"))
 
 
 @router.get("/facets", tags=["search"], response_model=GlobalFacetsResponse, summary="Index-wide facet counts")
@@ -115,11 +111,8 @@ def facts(state: StateDep, params: RegisterParamsDep) -> FactsResponse:
 def facts_csv(state: StateDep, params: RegisterParamsDep) -> Response:
     from search.register import facts_csv_rows
 
-    body = export.csv_text(facts_csv_rows(register_view.facts_rows(state, params)))
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="foerderangaben.csv"'},
+    return export.csv_response(
+        export.csv_text(facts_csv_rows(register_view.facts_rows(state, params))), "foerderangaben.csv"
     )
 
 
@@ -138,11 +131,8 @@ def projects(state: StateDep, params: RegisterParamsDep) -> ProjectsResponse:
 def projects_csv(state: StateDep, params: RegisterParamsDep) -> Response:
     from search.register import projects_csv_rows
 
-    body = export.csv_text(projects_csv_rows(register_view.projects_rows(state, params)))
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="vorhaben.csv"'},
+    return export.csv_response(
+        export.csv_text(projects_csv_rows(register_view.projects_rows(state, params))), "vorhaben.csv"
     )
 
 

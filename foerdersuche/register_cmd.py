@@ -209,13 +209,3 @@ def register(app: typer.Typer, settings: Callable[[], Any], fail: Callable[[Exce
 
 _KIND_DE = {"funding": "Förderung", "cost": "Kosten", "budget": "Budget", "other": "sonstiges"}
 _STATUS_DE = {"planned": "geplant", "approved": "bewilligt", "running": "läuft", "completed": "abgeschlossen"}
-
-
-def csv_text(rows: Iterable[list[str]]) -> str:
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    for row in rows:
-        writer.writerow(row)
-    return buf.getvalue()
