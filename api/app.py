@@ -22,7 +22,7 @@ from api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from api.ratelimit import RateLimitMiddleware
 from api.schemas import MAX_BODY_BYTES
 from api.state import AppState
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import Settings
 
 log = logging.getLogger("api")

@@ -27,9 +27,9 @@ from typing import Any
 from api.errors import ApiError
 from api.jobs import JobManager
 from api.metrics import IndexSnapshot, Metrics
-from core.embedding import Embedder
 from core.errors import FoerdersucheError
 from core.gazetteer import Gazetteer
+from core.model.embedding import Embedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

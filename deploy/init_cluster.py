@@ -24,7 +24,7 @@ from core.store.base import DENSE_VECTOR, SPARSE_VECTOR
 
 
 def _model_dim(settings: Settings) -> int:
-    from core.embedding import load_embedder
+    from core.model.embedding import load_embedder
 
     return load_embedder(settings).dim
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import runtime
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.collection import files_sha256
 from search.engine import Searcher

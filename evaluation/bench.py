@@ -54,7 +54,7 @@ import numpy as np
 
 import runtime
 from core.analysis import passage_vector
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.models import DocInfo
 from core.settings import Settings
 from core.store.base import IndexPoint, SearchFilter

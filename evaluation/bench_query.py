@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 import runtime
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import Settings
 from core.store.base import SearchFilter, Store, StoreQuery
 from search.engine import Searcher, SearchOptions, SearchRequest

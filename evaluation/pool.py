@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import runtime
-from core.embedding import Embedder
 from core.gazetteer import Gazetteer
+from core.model.embedding import Embedder
 from core.models import Passage
 from core.settings import Settings
 from core.store.base import Store

@@ -2,7 +2,7 @@
 (also a stage of ``foerdersuche bench``).
 
 Each backend runs in a process of its own, as it would serve: the process loads the query embedder
-(``core.embedding.load_runtime_embedder`` with ``query_backend`` set, passages never loaded), embeds the
+(``core.model.embedding.load_runtime_embedder`` with ``query_backend`` set, passages never loaded), embeds the
 domain collection's queries one at a time after a warm-up, and reports the time of each, its load
 time, its resident memory (now and peak) and whether torch was imported. Processes of the two
 backends alternate, ``rounds`` times, in rotating order, so a drift of the host's load falls on both;
@@ -31,7 +31,7 @@ WARMUP = 5
 
 
 def _child(model_dir: Path | None, backend: str, texts: Sequence[str]) -> dict[str, Any]:
-    from core.embedding import RuntimeEmbedder, load_runtime_embedder
+    from core.model.embedding import RuntimeEmbedder, load_runtime_embedder
     from evaluation.bench_query import memory
 
     query_backend = "same" if backend == "torch" else backend

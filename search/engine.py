@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from core.analysis import AnalyserConfig, query_stems, query_vector
-from core.embedding import Embedder
 from core.errors import QueryError
 from core.gazetteer import Gazetteer
 from core.ids import point_id_for
+from core.model.embedding import Embedder
 from core.models import DocInfo, Hit, Passage
 from core.store.base import SearchFilter, SparseVec, Store, StoredHit, StoreQuery
 from search.fusion import SERVER_SIDE, Fusion, place_boost, weighted

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "corpus" / "sample"
@@ -18,7 +18,7 @@ SAMPLE = PROJECT_ROOT / "corpus" / "sample"
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
     """The default model through sentence-transformers (installed offline on first use)."""
-    from core.embedding import load_embedder
+    from core.model.embedding import load_embedder
 
     return load_embedder(Settings())
 

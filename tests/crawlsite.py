@@ -352,7 +352,7 @@ class CountingEmbedder:
     """The hashing embedder, counting every passage text it embeds (to prove what was re-embedded)."""
 
     def __init__(self, dim: int = 64) -> None:
-        from core.embedding import HashingEmbedder
+        from core.model.embedding import HashingEmbedder
 
         self.inner = HashingEmbedder(dim)
         self.name = self.inner.name

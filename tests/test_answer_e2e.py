@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.schemas import SearchResponse
 from api.state import AppState
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.slow

@@ -16,7 +16,7 @@ from test_api_corpus import ADMIN_KEY, EMBED_DIM, ApiEnv, make_env
 
 from api.app import create_app
 from api.schemas import JobOut
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 
 KEY = {"X-API-Key": ADMIN_KEY}
 

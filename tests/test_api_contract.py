@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from test_api_corpus import ADMIN_KEY, EMBED_DIM, ApiEnv, doc_id_of, make_env
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import Settings
 
 KEY = {"X-API-Key": ADMIN_KEY}

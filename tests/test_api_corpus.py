@@ -20,8 +20,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
 from core.gazetteer import load_gazetteer
+from core.model.embedding import HashingEmbedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from test_api_corpus import write_corpus
 
 from api.app import create_app
-from core.embedding import load_embedder
 from core.gazetteer import load_gazetteer
+from core.model.embedding import load_embedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

@@ -14,7 +14,7 @@ from test_api_corpus import EMBED_DIM, ApiEnv, api_env, client, make_env  # noqa
 
 import api.state
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import PROJECT_ROOT, Settings
 from core.store.factory import open_store
 

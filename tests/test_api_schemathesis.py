@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from test_api_corpus import ADMIN_KEY, EMBED_DIM, make_env
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import Settings
 
 MAX_EXAMPLES = 30

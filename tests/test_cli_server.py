@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from serverproc import CLI, ROOT, cli_env, free_port, running_server
 
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
 from foerdersuche.server_link import RECORD_FILE, live_server, read_record, write_record
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from test_fault_support import consistency_problems, make_corpus, registry_rows, run_cli
 
-from core.embedding import HashingEmbedder
 from core.errors import StoreError
+from core.model.embedding import HashingEmbedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from crawlsite import FixtureSite, Page
 
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import Settings
 from ingest.crawl.fetch import Fetcher, FetchOptions, Outcome

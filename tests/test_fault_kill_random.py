@@ -21,7 +21,7 @@ from test_fault_support import (
 )
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import Settings
 
 

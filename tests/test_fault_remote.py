@@ -27,8 +27,8 @@ from test_api_corpus import EMBED_DIM, write_corpus
 
 import api.state
 from api.app import create_app
-from core.embedding import HashingEmbedder
 from core.gazetteer import load_gazetteer
+from core.model.embedding import HashingEmbedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings

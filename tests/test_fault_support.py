@@ -196,7 +196,7 @@ def _driver_cli(argv: list[str]) -> None:
     import numpy as np
 
     import runtime
-    from core.embedding import HashingEmbedder
+    from core.model.embedding import HashingEmbedder
     from foerdersuche import cli
 
     dim = int(os.environ.get("FAULT_DIM", "64"))

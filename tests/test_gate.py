@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedding import Embedder, load_runtime_embedder
+from core.model.embedding import Embedder, load_runtime_embedder
 from core.settings import DEFAULT_MODEL, Settings
 from evaluation import gate
 

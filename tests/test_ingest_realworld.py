@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
 from ingest.pipeline import discover

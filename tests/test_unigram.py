@@ -1,4 +1,4 @@
-"""``core.unigram``: the compact Unigram tokenizer gives exactly the ids ``tokenizers`` gives.
+"""``core.model.tokenizer``: the compact Unigram tokenizer gives exactly the ids ``tokenizers`` gives.
 
 The reference is ``tokenizers`` itself on the default model's ``tokenizer.json`` (XLM-R's 250,002
 pieces, from the installed package the model is provisioned from): padded batches of ids and
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from core.encoder import TransformerEncoder
-from core.model_install import default_tokenizer_path
-from core.unigram import FastTokenizer, UnigramTokenizer, load_tokenizer, supported
+from core.model.encoder import TransformerEncoder
+from core.model.install import default_tokenizer_path
+from core.model.tokenizer import FastTokenizer, UnigramTokenizer, load_tokenizer, supported
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_LENGTH = 512

@@ -12,7 +12,7 @@ from test_api_corpus import EMBED_DIM, XSS, api_env, client, doc_id_of, make_env
 
 from api.app import create_app
 from api.web import CSP, safe_href
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import Settings
 
 

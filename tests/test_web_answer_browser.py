@@ -15,7 +15,7 @@ from conftest import SampleIndex
 from test_web_browser import CHROMIUM, assert_non_trivial, browser, page, serve, shoot  # noqa: F401 - fixtures
 
 from api.app import create_app
-from core.embedding import Embedder
+from core.model.embedding import Embedder
 
 pytestmark = [
     pytest.mark.browser,

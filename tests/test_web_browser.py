@@ -23,7 +23,7 @@ import uvicorn
 from test_api_corpus import EMBED_DIM, XSS, make_env
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

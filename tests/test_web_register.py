@@ -28,7 +28,7 @@ from test_api_corpus import EMBED_DIM, index_corpus
 from api.app import create_app
 from api.register_web import euro
 from api.web import CSP
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 from core.settings import PROJECT_ROOT, Settings
 
 SAMPLE = PROJECT_ROOT / "corpus" / "sample"

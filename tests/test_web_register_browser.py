@@ -17,7 +17,7 @@ from test_web_browser import ARTIFACTS, CHROMIUM, assert_non_trivial, chromium, 
 from test_web_register import register_settings
 
 from api.app import create_app
-from core.embedding import HashingEmbedder
+from core.model.embedding import HashingEmbedder
 
 pytestmark = [
     pytest.mark.browser,

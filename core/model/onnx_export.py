@@ -1,6 +1,6 @@
-"""Install time only: the provisioned checkpoint as an int8 ONNX graph for ``core.onnx_encoder``.
+"""Install time only: the provisioned checkpoint as an int8 ONNX graph for ``core.model.onnx_encoder``.
 
-Run by ``core.model_install`` (``foerdersuche model install``), the one place besides ingest that may
+Run by ``core.model.install`` (``foerdersuche model install``), the one place besides ingest that may
 import torch. Three steps, each checked:
 
 1. **Export** the BertModel with mean pooling and L2 normalisation inside the graph (inputs
@@ -144,8 +144,8 @@ def compare(model_dir: Path, graph: Path, sentences: Sequence[str]) -> OnnxCheck
     passages, each embedded alone and all in one padded batch (both must agree)."""
     import torch
 
-    from core.encoder import TransformerEncoder
-    from core.onnx_encoder import OnnxEncoder
+    from core.model.encoder import TransformerEncoder
+    from core.model.onnx_encoder import OnnxEncoder
 
     reference = TransformerEncoder.load(model_dir)
     if reference is None:

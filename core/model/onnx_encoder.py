@@ -1,10 +1,10 @@
 """Sentence vectors from the checkpoint's ONNX graph on ONNX Runtime: no torch in the process.
 
-``foerdersuche model install`` writes ``<model dir>/onnx/model_qint8.onnx`` (``core.onnx_export``):
+``foerdersuche model install`` writes ``<model dir>/onnx/model_qint8.onnx`` (``core.model.onnx_export``):
 the encoder with mean pooling and L2 normalisation inside the graph, int8 where it costs no quality.
-Running it needs onnxruntime, numpy and the checkpoint's tokenizer (``core.unigram``), so a serving
+Running it needs onnxruntime, numpy and the checkpoint's tokenizer (``core.model.tokenizer``), so a serving
 process that embeds only queries holds about 140 MB of graph instead of torch and its float weights
-(README, "Measured"). ``OnnxEncoder.encode`` returns what ``core.encoder.TransformerEncoder.encode``
+(README, "Measured"). ``OnnxEncoder.encode`` returns what ``core.model.encoder.TransformerEncoder.encode``
 returns (float32 rows, L2-normalised), within the quantisation error checked at install.
 """
 
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.encoder import load_checkpoint_tokenizer
 from core.errors import ModelError
-from core.unigram import TokenBatcher
+from core.model.encoder import load_checkpoint_tokenizer
+from core.model.tokenizer import TokenBatcher
 
 if TYPE_CHECKING:
     import onnxruntime

@@ -1,7 +1,7 @@
 """Dense embeddings: how text becomes a dense vector, identically at ingest and at query time.
 
 ``Embedder`` is the protocol; ``E5Embedder`` runs a sentence-transformers checkpoint (default
-multilingual-e5-small with its ``query: `` / ``passage: `` prefixes), through ``core.encoder`` when the
+multilingual-e5-small with its ``query: `` / ``passage: `` prefixes), through ``core.model.encoder`` when the
 checkpoint has the common Transformer -> mean Pooling -> Normalize shape (the same vectors without
 importing sentence-transformers' training stack) and through sentence-transformers otherwise;
 ``HashingEmbedder`` is a
@@ -9,7 +9,7 @@ deterministic, model-free implementation for fast unit tests (a real embedder of
 trigrams, not a mock).
 
 ``RuntimeEmbedder`` is what a process runs (``load_runtime_embedder``): queries through the query
-backend (by default the int8 ONNX graph on ONNX Runtime, ``core.onnx_encoder``, so a serving process
+backend (by default the int8 ONNX graph on ONNX Runtime, ``core.model.onnx_encoder``, so a serving process
 never imports torch) with a cache of recent query vectors, and passages through the embed backend,
 loaded only when the first passage is embedded.
 """
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
-from core.encoder import TransformerEncoder
 from core.errors import ModelError
-from core.onnx_encoder import OnnxEncoder
+from core.model.encoder import TransformerEncoder
+from core.model.onnx_encoder import OnnxEncoder
 from core.settings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
 
     ``settings.model_path`` holding a model -> loaded from there without touching the network;
     otherwise the default model is first provisioned offline into that path
-    (``core.model_install``); any other name is resolved by sentence-transformers (model hub, online).
+    (``core.model.install``); any other name is resolved by sentence-transformers (model hub, online).
     ``backend`` (default ``settings.embed_backend``) is resolved by ``resolve_backend`` and applied by
     ``apply_backend``; under bfloat16 the weights are read as bfloat16 straight away, so the process
     never holds a float32 copy of the model (200 MB less peak memory for the multilingual vocabulary).
@@ -205,7 +205,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
         return _load_onnx_embedder(settings)
     import torch
 
-    from core.model_install import hub_offline
+    from core.model.install import hub_offline
 
     torch.set_num_threads(torch_threads())
     if runtime not in ("auto", "sentence-transformers"):
@@ -217,7 +217,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
     path = settings.model_path
     try:
         if not _holds_model(path) and settings.model_name == DEFAULT_MODEL:
-            from core.model_install import install_default_model
+            from core.model.install import install_default_model
 
             log.info("%s is not provisioned in %s yet; installing it offline now", DEFAULT_MODEL, path)
             install_default_model(path)
@@ -251,7 +251,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
 def _load_onnx_embedder(settings: Settings) -> E5Embedder:
     """The ``onnx-int8`` embedder: the verified graph of the provisioned model (installed or added to an
     older install first, which needs torch once), run by ONNX Runtime with the checkpoint's tokenizer."""
-    from core.model_install import install_default_model, onnx_graph
+    from core.model.install import install_default_model, onnx_graph
 
     path = settings.model_path
     graph = onnx_graph(path)
@@ -272,7 +272,7 @@ def resolve_query_backend(settings: Settings) -> str:
     """The backend that embeds queries, before ``auto`` of the embed backend is resolved: ``same`` is the
     embed backend; ``auto`` is ``onnx-int8`` when the provisioned model has its verified ONNX graph,
     else the embed backend. Never imports torch."""
-    from core.model_install import onnx_graph
+    from core.model.install import onnx_graph
 
     choice = settings.query_backend
     if choice == "same":

@@ -86,7 +86,7 @@ VERIFY_SENTENCES = (
 
 @dataclass(frozen=True)
 class OnnxReport:
-    """The int8 ONNX graph written beside the checkpoint (``core.onnx_export``) and how well it agrees
+    """The int8 ONNX graph written beside the checkpoint (``core.model.onnx_export``) and how well it agrees
     with the checkpoint (cosine on the install sentences, as query and passage, alone and batched)."""
 
     file: str  # relative to the model directory
@@ -465,7 +465,7 @@ def onnx_graph(model_dir: Path) -> Path | None:
 
 def _build_onnx(model_dir: Path, work: Path) -> OnnxReport:
     """Export, check and quantise the checkpoint in ``model_dir``; the graph is left in ``work``."""
-    from core import onnx_export
+    from core.model import onnx_export
 
     started = time.perf_counter()
     check = onnx_export.build_int8(model_dir, work, VERIFY_SENTENCES)
@@ -527,7 +527,7 @@ def install_default_model(
 ) -> ModelInstallReport:
     """Provision multilingual-e5-small into ``target`` offline and verify it; idempotent.
 
-    The checkpoint is also exported to an int8 ONNX graph (``core.onnx_export``, checked against the
+    The checkpoint is also exported to an int8 ONNX graph (``core.model.onnx_export``, checked against the
     checkpoint), which the query side runs without torch; an install from before that step gets it
     added on the next call.
 

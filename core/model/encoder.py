@@ -1,4 +1,4 @@
-"""The inference half of a sentence-transformers checkpoint, run with transformers + ``core.unigram``.
+"""The inference half of a sentence-transformers checkpoint, run with transformers + ``core.model.tokenizer``.
 
 The default model is stored as a sentence-transformers checkpoint of the most common shape:
 ``Transformer -> Pooling(mean) -> Normalize``. Computing that needs the encoder (transformers), the
@@ -6,7 +6,7 @@ tokenizer (tokenizers) and ten lines of pooling; importing the ``sentence_transf
 also imports pandas, scikit-learn, scipy, sympy and PIL (its training and evaluation helpers), 200 MB of
 resident memory in every serving process, and its tokenizer wrapper adds 85 MB more. ``TransformerEncoder``
 computes the same vectors without them (``tests/test_model.py`` compares both on German text). The
-tokenizer is ``core.unigram``'s: for the default model's Unigram vocabulary it gives ``tokenizers``' ids
+tokenizer is ``core.model.tokenizer``'s: for the default model's Unigram vocabulary it gives ``tokenizers``' ids
 in about 210 MB less resident memory, and for any other ``tokenizer.json`` it is ``tokenizers`` itself;
 ``load`` returns None for a checkpoint of any other shape, which then runs through sentence-transformers.
 """
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.unigram import TokenBatcher, load_tokenizer
+from core.model.tokenizer import TokenBatcher, load_tokenizer
 
 if TYPE_CHECKING:
     import torch
