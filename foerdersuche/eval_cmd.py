@@ -63,8 +63,8 @@ def _progress(quiet: bool) -> Any:
 
 
 def _print_eval(report: dict[str, Any], paths: dict[str, Path] | None) -> None:
-    from evaluation.measures import MEASURES, NDCG10
-    from evaluation.report import hybrid_vs_single
+    from evaluation.quality.measures import MEASURES, NDCG10
+    from evaluation.quality.report import hybrid_vs_single
 
     meta = report["meta"]
     out.print(f"[bold]{escape(meta['collection'])}[/bold]: {escape(meta['collection_description'])}")
@@ -177,8 +177,8 @@ def eval_command(
     ] = "model",
 ) -> None:
     """Measure retrieval quality in every mode (lexical, dense, hybrid fusions): table + report folder."""
-    from evaluation import report as report_io
-    from evaluation import suite
+    from evaluation.quality import report as report_io
+    from evaluation.quality import suite
 
     s = _settings()
     if collection == "facts" and queries is None:
@@ -203,7 +203,7 @@ def eval_command(
             return
         request = suite.EvalRequest(sweep=sweep)
         if queries is not None and qrels is not None:
-            from evaluation.collection import external
+            from evaluation.quality.collection import external
             from runtime import open_runtime
 
             coll = external(queries, qrels)
@@ -234,7 +234,7 @@ def _eval_facts(s: Settings, as_json: bool, pin: bool, report_dir: Path | None) 
     """The register against evaluation/collections/facts: no model, no index; a few seconds."""
     from datetime import UTC, datetime
 
-    from evaluation import register_eval
+    from evaluation.quality import register as register_eval
 
     report = register_eval.run(runtime.build_gazetteer())
     if pin:
@@ -264,8 +264,8 @@ def _eval_answers(
     s: Settings, embedder_kind: str, workdir: Path | None, report_dir: Path | None, as_json: bool, progress: Any
 ) -> None:
     """The direct-answer collection: right / wrong / not answered per question type, checked against the gate."""
-    from evaluation import answers
-    from evaluation import report as report_io
+    from evaluation.quality import answers
+    from evaluation.quality import report as report_io
 
     try:
         embedder = _embedder(s, embedder_kind)
@@ -309,7 +309,7 @@ def _eval_answers(
 
 
 def _pin(s: Settings, embedder: Embedder, workdir: Path, progress: Any) -> None:
-    from evaluation import gate
+    from evaluation.quality import gate
 
     scores, _, _ = gate.measure(s, embedder, workdir, progress)
     fp = gate.fingerprint(s, embedder.name)
@@ -389,7 +389,7 @@ def bench_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Performance benchmark: ingest, embedding, store writes, query latency and memory (a report, not a test)."""
-    from evaluation import bench
+    from evaluation.bench import benchmark as bench
 
     s = _settings()
     sizes = _parse_sizes(passages)

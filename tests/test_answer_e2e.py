@@ -89,7 +89,7 @@ def test_answers_gate(client: TestClient) -> None:
     """The pinned floors (right) and ceilings (wrong) of evaluation/gate_answers.toml hold, measured on the
     session's index of corpus/sample (the same documents, model and pipeline as the evaluation index),
     through the running app's searcher and register (the embedded index is open in one place at a time)."""
-    from evaluation import answers
+    from evaluation.quality import answers
 
     state: AppState = client.app.state.foerdersuche  # type: ignore[attr-defined]
     report = answers.ask_all(answers.load_questions(), state.require_searcher(), state.register())

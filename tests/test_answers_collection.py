@@ -1,6 +1,6 @@
 """The direct-answer question set (evaluation/collections/answers/): schema, spread, and that every gold value is
 stated in its quote and every quote in the extracted text of its document. The scoring rule and the value parsers
-live in ``evaluation.answers`` (one implementation, used by ``foerdersuche eval --collection answers``).
+live in ``evaluation.quality.answers`` (one implementation, used by ``foerdersuche eval --collection answers``).
 
 The checks are plain functions that return a list of problems (empty = fine), so that the tests can show
 on broken lines that they fail. The number parsers are deliberately small and strict: an `answer_text` that
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from core.ids import doc_id_for
-from evaluation.answers import (
+from evaluation.quality.answers import (
     is_iso_date,
     parse_amount,
     parse_count,
@@ -26,7 +26,7 @@ from evaluation.answers import (
     value_correct,
     words,
 )
-from evaluation.collection import files_sha256
+from evaluation.quality.collection import files_sha256
 from ingest.parse import parse_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -331,7 +331,7 @@ def test_value_rule(kind: str, value: object, gold: list[object], correct: bool)
 
 
 def test_the_answers_gate_is_pinned_on_this_set_and_fails_on_a_drop() -> None:
-    from evaluation.answers import GATE_FILE, gate_failures, load_gate, summarise
+    from evaluation.quality.answers import GATE_FILE, gate_failures, load_gate, summarise
 
     gate = load_gate()
     assert gate["collection_sha256"] == files_sha256([QUESTIONS]), f"re-pin {GATE_FILE.name}: the question set changed"

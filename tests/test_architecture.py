@@ -136,16 +136,16 @@ BUILT_BY_THE_ROOT = {
 }  # fmt: skip
 ALLOWED = {
     # a store benchmark measures bare engines side by side, not the project's configured store
-    ("evaluation/store_bench.py", "EdgeStore"),
-    ("evaluation/store_bench.py", "RemoteStore"),
-    ("evaluation/bm25_edge.py", "EdgeStore"),
+    ("evaluation/bench/stores.py", "EdgeStore"),
+    ("evaluation/bench/stores.py", "RemoteStore"),
+    ("evaluation/bench/bm25_edge.py", "EdgeStore"),
     # reindex sets a damaged or outdated embedded index aside before the root opens the store
     ("foerdersuche/crawl_cmd.py", "EdgeStore"),
     # measures the bare query encoder's memory in a process of its own: importing the root would add
     # the ingest stack to what it measures
-    ("evaluation/query_encoder.py", "load_runtime_embedder"),
+    ("evaluation/bench/query_encoder.py", "load_runtime_embedder"),
     # compares the model's backends one by one and quantises a loaded torch model itself
-    ("evaluation/model_backends.py", "load_embedder"),
+    ("evaluation/bench/model_backends.py", "load_embedder"),
 }
 
 

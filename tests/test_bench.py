@@ -7,8 +7,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from evaluation.bench import verdict
-from evaluation.bench_query import FILTERS, MODES, interleaved, paired_ratio
+from evaluation.bench.benchmark import verdict
+from evaluation.bench.queries import FILTERS, MODES, interleaved, paired_ratio
 from foerdersuche.cli import app
 
 

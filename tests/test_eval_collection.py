@@ -7,8 +7,8 @@ import pytest
 
 from core.ids import doc_id_for
 from core.models import Passage
-from evaluation import xquad
-from evaluation.collection import (
+from evaluation.quality import xquad
+from evaluation.quality.collection import (
     CORPUS_DIR,
     CollectionError,
     Quote,

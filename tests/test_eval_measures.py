@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from evaluation.measures import MAP, MEASURES, MRR10, NDCG10, RECALL5, RECALL20, compare, evaluate, per_query
+from evaluation.quality.measures import MAP, MEASURES, MRR10, NDCG10, RECALL5, RECALL20, compare, evaluate, per_query
 
 
 def test_measures_print_as_their_usual_names() -> None:

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from core.model.embedding import HashingEmbedder
 from core.settings import Settings
-from evaluation import report as report_io
-from evaluation import suite
-from evaluation.collection import load_domain, load_queries
-from evaluation.eval_index import open_domain_index
-from evaluation.measures import MEASURES
-from evaluation.runner import QueryCache, default_variant_name, standard_variants
+from evaluation.quality import report as report_io
+from evaluation.quality import suite
+from evaluation.quality.collection import load_domain, load_queries
+from evaluation.quality.eval_index import open_domain_index
+from evaluation.quality.measures import MEASURES
+from evaluation.quality.runner import QueryCache, default_variant_name, standard_variants
 from foerdersuche.cli import app
 
 VARIANTS = ["lexical", "dense", "hybrid-weighted-0.5", "hybrid-weighted-0.7", "hybrid-rrf", "hybrid-dbsf"]
@@ -96,7 +96,7 @@ def test_external_queries_and_qrels_against_an_index(data_dir: Path, tmp_path: P
     settings = Settings(data_dir=data_dir)
     embedder = HashingEmbedder()
     with open_domain_index(settings, embedder, data_dir / "eval" / "domain") as index:
-        from evaluation.collection import external
+        from evaluation.quality.collection import external
 
         report = suite.run_external(
             external(queries, qrels), "document", settings, embedder, index.store, index.gazetteer

@@ -12,7 +12,7 @@ import pytest
 
 from core.model.embedding import Embedder, load_runtime_embedder
 from core.settings import DEFAULT_MODEL, Settings
-from evaluation import gate
+from evaluation.quality import gate
 
 
 def _settings(data_dir: Path) -> Settings:

@@ -21,7 +21,7 @@ from api.app import create_app
 from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
-from evaluation.ocr_pages import page_text, scanned_pdf
+from evaluation.quality.ocr_pages import page_text, scanned_pdf
 from ingest.pipeline import IngestReport, discover
 from runtime import open_runtime
 

@@ -1,7 +1,7 @@
 """OCR page by page: which pages are read (text page, scanned page, mixed file, garbled layer), what
 the real Tesseract reads from generated German scans (CER at the default resolution), and the
 limits (page cap, time budget, confidence floor, progress). The scans are made by
-``evaluation.ocr_pages`` (DejaVu Sans, noise, skew); nothing here is a stored expected text."""
+``evaluation.quality.ocr_pages`` (DejaVu Sans, noise, skew); nothing here is a stored expected text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from core.errors import ParseError
 from core.models import FileStatus
 from core.settings import Settings
-from evaluation.ocr_pages import ScanStyle, cer, levenshtein, page_text, scanned_pdf
+from evaluation.quality.ocr_pages import ScanStyle, cer, levenshtein, page_text, scanned_pdf
 from ingest.ocr import OcrOptions, find_tessdata
 from ingest.parse_pdf import GARBLED_LAYER, SCANNED, parse_pdf, select_ocr_pages
 

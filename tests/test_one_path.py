@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from core.errors import QueryError
-from evaluation.collection import Query
-from evaluation.runner import Variant, base_options, run_variant
+from evaluation.quality.collection import Query
+from evaluation.quality.runner import Variant, base_options, run_variant
 from foerdersuche.cli import app as cli_app
 from runtime import build_embedder, open_runtime
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.gazetteer import load_gazetteer
-from evaluation import register_eval
+from evaluation.quality import register as register_eval
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""A short version of ``python -m evaluation.load``: concurrent clients with the German query mix
+"""A short version of ``python -m evaluation.bench.load``: concurrent clients with the German query mix
 against `foerdersuche serve` (a real uvicorn process on 127.0.0.1, hashing embedder), a few seconds
 per phase: zero errors, and the server's RSS after the run within the margin of its RSS after the
 warm-up. The full run with the real model and its numbers: evaluation/reports/load/load.md."""
@@ -15,7 +15,7 @@ from pathlib import Path
 from test_fault_support import SUPPORT, driver_env, make_corpus, run_cli
 
 from core.settings import PROJECT_ROOT
-from evaluation.load import free_port, run_load, wait_ready, write_report
+from evaluation.bench.load import free_port, run_load, wait_ready, write_report
 
 
 def test_concurrent_clients_get_no_errors_and_memory_stays_flat(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 retrieval variant per query, so judgments do not favour one method (TREC-style pooling, Spärck Jones &
 van Rijsbergen 1975; Voorhees & Harman 2005).
 
-    .venv/bin/python -m evaluation.pool [--depth 10] [--out pool.md] [--unjudged] [--embedder model|hashing]
+    .venv/bin/python -m evaluation.quality.pool [--depth 10] [--out pool.md] [--unjudged] [--embedder model|hashing]
 
 Writes Markdown for a judge to read: per query, every pooled passage with its document, the rank each
 variant gave it and its current judgment (the grade of a quote it contains, ``0`` when its document is
@@ -25,8 +25,8 @@ from core.model.embedding import Embedder
 from core.models import Passage
 from core.settings import Settings
 from core.store.base import Store
-from evaluation.collection import Collection, load_domain, normalise
-from evaluation.runner import QueryCache, Variant, run_variant, standard_variants
+from evaluation.quality.collection import Collection, load_domain, normalise
+from evaluation.quality.runner import QueryCache, Variant, run_variant, standard_variants
 
 DEPTH = 10
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="evaluation index (default <data_dir>/eval/domain)")
     args = parser.parse_args(argv)
 
-    from evaluation.eval_index import open_domain_index
+    from evaluation.quality.eval_index import open_domain_index
 
     settings = Settings()
     embedder: Embedder = runtime.build_embedder(

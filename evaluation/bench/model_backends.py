@@ -1,6 +1,6 @@
 """Measure the dense model's CPU backends: throughput and retrieval quality, fp32 vs int8 vs bf16.
 
-    .venv/bin/python -m evaluation.model_backends [--passages 48] [--runs 3] [--out PATH]
+    .venv/bin/python -m evaluation.bench.model_backends [--passages 48] [--runs 3] [--out PATH]
 
 Throughput: German passages of 150 words (consecutive 150-word windows over the XQuAD-de
 paragraphs), embedded with ``embed_passages`` at the configured batch size; passages/s and tokens/s
@@ -306,7 +306,7 @@ def render(
         "",
         f"Model `{settings.model_name}` from `{model_dir}` (provisioned offline by `core.model.install`). Produced by:",
         "",
-        "    .venv/bin/python -m evaluation.model_backends" + "".join(f" {a}" for a in sys.argv[1:]),
+        "    .venv/bin/python -m evaluation.bench.model_backends" + "".join(f" {a}" for a in sys.argv[1:]),
         "",
         f"Machine: {cpu or platform.processor()}, {torch_threads()} usable cores (torch threads "
         f"{torch_threads()}), native bf16: {'yes' if bf16_is_fast() else 'no'}; python "

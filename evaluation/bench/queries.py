@@ -1,6 +1,6 @@
 """The query side of the benchmark, run in a process of its own so its memory is the serving memory.
 
-    python -m evaluation.bench_query --data-dir DIR --out FILE.json [--embedder model|hashing] [--queries 200]
+    python -m evaluation.bench.queries --data-dir DIR --out FILE.json [--embedder model|hashing] [--queries 200]
 
 Opens the index in ``DIR`` the way a server does (store, model, gazetteer, ``Searcher``) and measures,
 end to end through ``Searcher.search`` (query embedding included): latency per mode with and without a

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evaluation.measures import MEASURES, NDCG10, RECALL20
+from evaluation.quality.measures import MEASURES, NDCG10, RECALL20
 
 SINGLE_MODES = ("lexical", "dense")
 

@@ -1,6 +1,6 @@
 """Store micro-benchmark: upsert throughput and query latency of both adapters on random vectors.
 
-    .venv/bin/python -m evaluation.store_bench --points 20000 [--url http://localhost:6333]
+    .venv/bin/python -m evaluation.bench.stores --points 20000 [--url http://localhost:6333]
 
 Edge runs in a temporary directory (HNSW built by ``optimize`` before the queries); the remote
 adapter runs on qdrant-client's ``:memory:`` mode unless ``--url`` names a server. Vectors are random

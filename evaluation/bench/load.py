@@ -1,6 +1,6 @@
 """Load test of the HTTP API: N concurrent clients with a German query mix, bounded in time and count.
 
-    .venv/bin/python -m evaluation.load --clients 8,32 --seconds 20
+    .venv/bin/python -m evaluation.bench.load --clients 8,32 --seconds 20
 
 Without ``--url`` it builds everything itself: a fresh data dir with the sample corpus ingested
 (`foerdersuche ingest`, the real model), then `foerdersuche serve` on 127.0.0.1 at a free port, and
@@ -156,7 +156,7 @@ class LoadReport:
         lines = [
             f"# Load test ({self.started_at})",
             "",
-            f"Server {self.base_url} (pid {self.pid}); `python -m evaluation.load`. Memory: RSS after warm-up "
+            f"Server {self.base_url} (pid {self.pid}); `python -m evaluation.bench.load`. Memory: RSS after warm-up "
             f"{self.rss_after_warmup_mb:.1f} MB, at the end {self.rss_end_mb:.1f} MB "
             f"(growth {self.rss_growth_mb:+.1f} MB, allowed {self.rss_allowed_growth_mb:.1f} MB): "
             f"**{'flat' if self.memory_flat else 'NOT flat'}**.",
@@ -384,7 +384,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.load", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bench.load", description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="8,32", help="Comma-separated client counts, one phase each.")
     parser.add_argument("--seconds", type=float, default=20.0, help="Length of each phase.")
     parser.add_argument("--warmup-seconds", type=float, default=5.0)

@@ -6,7 +6,7 @@ that is not correct, or any value for a question without a direct answer) and **
 ``tests/test_answers_collection.py`` imports it and the strict ``answer_text`` parsers from here.
 
 ``run_answers`` asks every question through ``search.answer.ask`` (``ask_all``) on the domain collection's
-own index of ``corpus/sample`` (built or reused by ``evaluation.eval_index.open_domain_index``) and reports
+own index of ``corpus/sample`` (built or reused by ``evaluation.quality.eval_index.open_domain_index``) and reports
 the outcomes per question type and overall; ``evaluation/gate_answers.toml`` pins floors and ceilings.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 import runtime
 from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
-from evaluation.collection import files_sha256
+from evaluation.quality.collection import files_sha256
 from search.engine import Searcher
 from search.register import Register
 
@@ -263,7 +263,7 @@ def run_answers(
 ) -> dict[str, Any]:
     """Every question of the collection asked on the domain evaluation index of ``corpus/sample``."""
     from core.registry import Registry
-    from evaluation.eval_index import open_domain_index
+    from evaluation.quality.eval_index import open_domain_index
     from search.register import build_register
 
     questions = list(questions or load_questions())

@@ -34,11 +34,11 @@ from typing import Any
 
 from core.model.embedding import Embedder
 from core.settings import PROJECT_ROOT, Settings
-from evaluation import xquad
-from evaluation.collection import corpus_sha256, files_sha256, load_domain
-from evaluation.measures import NDCG10, RECALL20
-from evaluation.runner import Variant, default_variant_name, standard_variants
-from evaluation.suite import EvalRequest, git_commit, run_domain, run_xquad
+from evaluation.quality import xquad
+from evaluation.quality.collection import corpus_sha256, files_sha256, load_domain
+from evaluation.quality.measures import NDCG10, RECALL20
+from evaluation.quality.runner import Variant, default_variant_name, standard_variants
+from evaluation.quality.suite import EvalRequest, git_commit, run_domain, run_xquad
 
 GATE_FILE = PROJECT_ROOT / "evaluation" / "gate.toml"
 MARGIN = 0.01

@@ -7,7 +7,7 @@ is applied inside Qdrant) and are queried lexically only; only the analyser diff
 - ``edge-german``: ``qdrant_edge.Bm25(Bm25Config(language="german"))`` (its tokenizer, German
   stopwords and stemmer).
 
-    .venv/bin/python -m evaluation.bm25_edge [--report evaluation/reports/bm25_edge.md]
+    .venv/bin/python -m evaluation.bench.bm25_edge [--report evaluation/reports/bm25_edge.md]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from core.analysis import AnalyserConfig, passage_vector, query_vector
 from core.models import DocInfo, DocType, Passage
 from core.store.base import IndexPoint, SparseVec, StoreQuery
 from core.store.edge import EdgeStore
-from evaluation.measures import MEASURES, evaluate
-from evaluation.xquad import load
+from evaluation.quality.measures import MEASURES, evaluate
+from evaluation.quality.xquad import load
 
 Embed = Callable[[str], SparseVec]
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "# German lexical retrieval: our analyser vs Qdrant Edge's built-in BM25",
         "",
         "XQuAD-de as passage retrieval (240 paragraphs, 1,190 questions), lexical only, same Edge schema",
-        "(sparse vectors with the IDF modifier). Produced by `.venv/bin/python -m evaluation.bm25_edge`.",
+        "(sparse vectors with the IDF modifier). Produced by `.venv/bin/python -m evaluation.bench.bm25_edge`.",
         "",
         "| analyser | " + " | ".join(measures) + " | seconds |",
         "|---|" + "---:|" * (len(measures) + 1),

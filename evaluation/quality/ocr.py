@@ -1,10 +1,10 @@
 """OCR measurement: character error rate and pages/s on generated German scans, per render
 resolution and binding, and what OCR changes on the real-world files.
 
-    .venv/bin/python -m evaluation.ocr --out evaluation/reports/ocr.md [--realworld ../shared/realworld]
+    .venv/bin/python -m evaluation.quality.ocr --out evaluation/reports/ocr.md [--realworld ../shared/realworld]
 
-1. CER (``evaluation.ocr_pages.cer``) of Tesseract on scanned German pages made by
-   ``evaluation.ocr_pages`` in two scan styles (an office scanner: 300 dpi, 11 pt; a fax-like
+1. CER (``evaluation.quality.ocr_pages.cer``) of Tesseract on scanned German pages made by
+   ``evaluation.quality.ocr_pages`` in two scan styles (an office scanner: 300 dpi, 11 pt; a fax-like
    scan: 200 dpi, 9 pt, stronger skew), each page rendered by PDFium at every resolution measured.
    Pages/s counts rendering and recognition of one page, one process, as the parse worker does it.
 2. The binding: tesserocr (in process, one Tesseract for all pages) against pytesseract (a
@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.ocr_pages import ScanStyle, cer, page_text, scanned_pdf
+from evaluation.quality.ocr_pages import ScanStyle, cer, page_text, scanned_pdf
 
 STYLES = {
     "office scan (300 dpi, 11 pt, skew 0.6°)": ScanStyle(),
@@ -172,7 +172,7 @@ def report(
     lines = [
         "# OCR: character error rate and speed",
         "",
-        "Reproduce: `.venv/bin/python -m evaluation.ocr --out evaluation/reports/ocr.md "
+        "Reproduce: `.venv/bin/python -m evaluation.quality.ocr --out evaluation/reports/ocr.md "
         "--realworld ../shared/realworld` (module docstring: what is measured).",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPU cores, load average {load[0]:.1f} at the "

@@ -1,6 +1,6 @@
 """One evaluation from collection to numbers: the ``domain`` and ``xquad-de`` collections on their own
 indexes, or an outside query/qrels set on the current index. Returns one JSON-able dict (the report)
-with every number and the run's metadata; ``evaluation.report`` writes it to disk.
+with every number and the run's metadata; ``evaluation.quality.report`` writes it to disk.
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ from core.model.embedding import Embedder
 from core.models import Hit
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import Store
-from evaluation import measures, xquad
-from evaluation.collection import CORPUS_DIR, Collection, corpus_sha256, files_sha256, load_domain, resolve_quotes
-from evaluation.eval_index import EvalIndex, open_domain_index, open_paragraph_index
-from evaluation.measures import MEASURES
-from evaluation.runner import (
+from evaluation.quality import measures, xquad
+from evaluation.quality.collection import (
+    CORPUS_DIR,
+    Collection,
+    corpus_sha256,
+    files_sha256,
+    load_domain,
+    resolve_quotes,
+)
+from evaluation.quality.eval_index import EvalIndex, open_domain_index, open_paragraph_index
+from evaluation.quality.measures import MEASURES
+from evaluation.quality.runner import (
     DocKey,
     Level,
     Variant,

@@ -1,4 +1,4 @@
-"""The query path of a serving process, ONNX Runtime against torch: ``python -m evaluation.query_encoder``
+"""The query path of a serving process, ONNX Runtime against torch: ``python -m evaluation.bench.query_encoder``
 (also a stage of ``foerdersuche bench``).
 
 Each backend runs in a process of its own, as it would serve: the process loads the query embedder
@@ -32,7 +32,7 @@ WARMUP = 5
 
 def _child(model_dir: Path | None, backend: str, texts: Sequence[str]) -> dict[str, Any]:
     from core.model.embedding import RuntimeEmbedder, load_runtime_embedder
-    from evaluation.bench_query import memory
+    from evaluation.bench.queries import memory
 
     query_backend = "same" if backend == "torch" else backend
     settings = Settings(model_dir=model_dir, query_backend=query_backend, query_cache_size=0)  # type: ignore[arg-type]
@@ -64,7 +64,7 @@ def _child(model_dir: Path | None, backend: str, texts: Sequence[str]) -> dict[s
 
 
 def _run_child(model_dir: Path | None, backend: str, texts_file: Path) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "evaluation.query_encoder", "--child", backend, "--texts", str(texts_file)]
+    cmd = [sys.executable, "-m", "evaluation.bench.query_encoder", "--child", backend, "--texts", str(texts_file)]
     if model_dir is not None:
         cmd += ["--model-dir", str(model_dir)]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
@@ -77,7 +77,7 @@ def _run_child(model_dir: Path | None, backend: str, texts_file: Path) -> dict[s
 
 def measure(settings: Settings, texts: Sequence[str], rounds: int = 3, workdir: Path | None = None) -> dict[str, Any]:
     """Both backends, ``rounds`` processes each, alternating; per query the median over rounds."""
-    from evaluation.bench_query import paired_ratio, percentiles
+    from evaluation.bench.queries import paired_ratio, percentiles
 
     workdir = workdir or settings.data_dir / "bench"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,7 @@ def measure(settings: Settings, texts: Sequence[str], rounds: int = 3, workdir: 
 
 
 def domain_queries() -> list[str]:
-    from evaluation.collection import load_domain
+    from evaluation.quality.collection import load_domain
 
     return [q.text for q in load_domain().queries]
 

@@ -34,8 +34,8 @@ from core.model.embedding import Embedder
 from core.models import DocInfo, DocType, Passage
 from core.settings import PROJECT_ROOT, Settings
 from core.store.base import IndexPoint, Store
-from evaluation.collection import CORPUS_DIR, corpus_sha256
-from evaluation.xquad import Paragraph
+from evaluation.quality.collection import CORPUS_DIR, corpus_sha256
+from evaluation.quality.xquad import Paragraph
 
 KEY_FILE = "eval_index.json"
 FORMAT = 1  # bump when the way this module writes an index changes

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.ids import passage_id_for
-from evaluation.collection import Collection, Query
+from evaluation.quality.collection import Collection, Query
 
 XQUAD_FILE = Path("/work/shared/benchmarks/xquad-de/xquad.de.json")
 NAME = "xquad-de"

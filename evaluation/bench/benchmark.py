@@ -6,7 +6,7 @@ Stages, each timed on its own:
    passages/s); enrichment and sparse vectors per passage;
 2. embedding: ``EMBED_PASSAGES`` German passages of ~150 words (windows over the sample corpus) through
    the real model: passages/s and tokens/s (tokens as the model's tokenizer counts them);
-3. per index size N: a synthetic corpus (``evaluation.synthetic``: sample passages with shuffled
+3. per index size N: a synthetic corpus (``evaluation.bench.synthetic``: sample passages with shuffled
    sentences, swapped places and amounts) written to a fresh Qdrant Edge shard in batches (points/s),
    then ``optimize()`` (HNSW build) timed, and its documents registered as indexed in the registry
    (as an ingest leaves them: the API's reconcile on start keeps only registered documents). Dense
@@ -15,7 +15,7 @@ Stages, each timed on its own:
    ``i % real_vectors`` plus Gaussian noise (sigma ``NOISE_SIGMA`` per dimension), re-normalised. That
    keeps the vector distribution realistic at a scale the CPU could not embed in minutes; the
    report says so;
-4. queries, in a process of its own (``evaluation.bench_query``), so its peak RSS is the serving RSS:
+4. queries, in a process of its own (``evaluation.bench.queries``), so its peak RSS is the serving RSS:
    latency p50/p95/p99 per mode with and without a filter through the ``Searcher`` (query embedding
    included), queries/s with 1 and 4 clients, HNSW recall@10 against exact search;
 5. the HTTP API, when installed: a server process (``create_app`` under uvicorn) over the same index;
@@ -25,7 +25,7 @@ Stages, each timed on its own:
 
 Every latency row also reports the mean number of passages its queries returned, so a row over an
 empty result can be told from a fast one. The filter settings of one mode are measured interleaved
-(``bench_query.interleaved``): each query text runs unfiltered and with both filters back to back, in
+(``evaluation.bench.queries.interleaved``): each query text runs unfiltered and with both filters back to back, in
 rotating order, so a drift in the host's load falls on all three alike; a filtered row adds the median
 over queries of its time divided by the same query's unfiltered time, with a bootstrap 95% interval.
 
@@ -58,8 +58,8 @@ from core.model.embedding import Embedder
 from core.models import DocInfo
 from core.settings import Settings
 from core.store.base import IndexPoint, SearchFilter
-from evaluation.bench_query import FILTERS, MODES, interleaved, latency_rows, memory
-from evaluation.collection import corpus_files, corpus_sha256, load_domain
+from evaluation.bench.queries import FILTERS, MODES, interleaved, latency_rows, memory
+from evaluation.quality.collection import corpus_files, corpus_sha256, load_domain
 
 INGEST_REPEATS = 3
 EMBED_PASSAGES = 200
@@ -245,7 +245,7 @@ def build_index(
     """A fresh Edge shard of ``size`` synthetic passages; timed writes and optimize."""
     from core.models import FileStatus
     from core.registry import Registry
-    from evaluation.synthetic import generate
+    from evaluation.bench.synthetic import generate
     from ingest.enrich import annotate
 
     if directory.exists():
@@ -363,7 +363,7 @@ def bench_queries(settings: Settings, directory: Path, options: BenchOptions, te
     cmd = [
         sys.executable,
         "-m",
-        "evaluation.bench_query",
+        "evaluation.bench.queries",
         "--data-dir",
         str(directory),
         "--out",
@@ -505,7 +505,7 @@ def query_texts(base: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def run(settings: Settings, options: BenchOptions, target: Path, progress: Progress | None = None) -> BenchResult:
-    from evaluation.suite import git_commit, public_settings
+    from evaluation.quality.suite import git_commit, public_settings
 
     target.mkdir(parents=True, exist_ok=True)
     work = settings.data_dir / "bench"
@@ -537,11 +537,11 @@ def run(settings: Settings, options: BenchOptions, target: Path, progress: Progr
     if options.embedder == "model":
         if progress:
             progress("query encoder: ONNX Runtime against torch, a process each")
-        from evaluation.query_encoder import domain_queries
-        from evaluation.query_encoder import measure as measure_query_encoder
+        from evaluation.bench.query_encoder import domain_queries
+        from evaluation.bench.query_encoder import measure as measure_query_encoder
 
         report["query_encoder"] = measure_query_encoder(settings, domain_queries(), rounds=3, workdir=work)
-    from evaluation.synthetic import generate
+    from evaluation.bench.synthetic import generate
 
     n_real = min(options.real_vectors, max(options.sizes))
     gazetteer = runtime.build_gazetteer()
@@ -714,7 +714,7 @@ def _query_encoder_lines(qe: dict[str, Any] | None) -> list[str]:
         "## Query encoder: ONNX Runtime against torch",
         "",
         f"A process per backend, {qe['rounds']} each, alternating; {qe['queries']} domain queries one at a time; "
-        "per query the median over the processes (`python -m evaluation.query_encoder`).",
+        "per query the median over the processes (`python -m evaluation.bench.query_encoder`).",
         "",
         "| query backend | p50 ms | p95 ms | p50 per process | load s | RSS MiB | peak RSS MiB | torch imported |",
         "|---|---:|---:|---|---:|---:|---:|---|",

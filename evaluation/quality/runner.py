@@ -29,8 +29,8 @@ from core.model.embedding import Embedder
 from core.models import Hit
 from core.settings import Settings
 from core.store.base import Store
-from evaluation.collection import Collection, Query
-from evaluation.measures import MEASURES, NDCG10, RECALL20, Comparison, Measure, compare, evaluate, per_query
+from evaluation.quality.collection import Collection, Query
+from evaluation.quality.measures import MEASURES, NDCG10, RECALL20, Comparison, Measure, compare, evaluate, per_query
 from search.engine import SearchOptions, SearchRequest
 from search.request import RequestParams, resolve_request
 
