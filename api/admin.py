@@ -20,7 +20,9 @@ from api.state import AppState
 from core.models import FileStatus
 from core.registry import Registry
 from core.settings import PROJECT_ROOT, Settings
-from ingest.pipeline import FileResult, Indexer, IngestReport, Parser, SourceItem, discover
+from ingest.discovery import SourceItem, discover
+from ingest.pipeline import Indexer, Parser
+from ingest.report import FileResult, IngestReport
 
 
 def allowed_roots(settings: Settings) -> list[Path]:

@@ -85,7 +85,7 @@ def ingest(
 ) -> None:
     """Parse, chunk, enrich and index documents into the local index."""
     from foerdersuche.server_link import live_server, refusal
-    from ingest.pipeline import discover
+    from ingest.discovery import discover
     from runtime import open_runtime
 
     s = settings()
@@ -128,7 +128,7 @@ def ingest(
                 report = indexer.ingest(items, force=force, on_result=file_done)
     except FoerdersucheError as exc:
         raise _fail(exc) from exc
-    from ingest.pipeline import IngestReport
+    from ingest.report import IngestReport
 
     report = IngestReport(
         files=tuple(skipped) + report.files, seconds=report.seconds, passages_written=report.passages_written

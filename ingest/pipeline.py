@@ -1,4 +1,4 @@
-"""The ingest run: sources -> parse (isolated) -> chunk -> enrich -> embed -> write to the index.
+"""The ingest run, orchestrated: sources -> parse (isolated) -> chunk -> enrich -> embed -> write to the index.
 
 Failures are data: every input ends as one ``FileResult`` with a status and a reason; nothing is
 dropped silently and one bad file never aborts the run. Crash-safety: a source is marked
@@ -15,8 +15,8 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,83 +27,23 @@ from core.facts import INTEL_VERSION, DocIntel, intel_to_json
 from core.gazetteer import Gazetteer
 from core.ids import content_hash, doc_id_for
 from core.model.embedding import Embedder
-from core.models import DocInfo, Document, FileStatus, OcrPage, Passage
+from core.models import DocInfo, Document, FileStatus, Passage
 from core.rawstore import RawStore
 from core.registry import INDEXING, Registry, SourceRecord
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import Settings
 from core.store.base import IndexPoint, Store
 from ingest.chunk import ChunkOptions, chunk
 from ingest.dedup import DupCandidate, clusters, signature
+from ingest.discovery import SourceItem
 from ingest.enrich import annotate
 from ingest.facts import extract_intel
 from ingest.isolation import ParseJob, ParserPool
-from ingest.ocr import ocr_file_summary, ocr_pages_json, ocr_run_summary
+from ingest.ocr import ocr_pages_json
 from ingest.parse import parse_bytes
 from ingest.reconcile import ReconcileReport, reconcile
+from ingest.report import FileResult, IngestReport, RefreshReport
 
 log = logging.getLogger(__name__)
-
-SUPPORTED_SUFFIXES = (".html", ".htm", ".pdf", ".txt", ".md")
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One thing to ingest: a local file or fetched bytes, with where it came from."""
-
-    source: str
-    path: Path | None = None
-    data: bytes | None = None
-    url: str | None = None
-    content_type: str | None = None
-    source_name: str | None = None
-
-    @property
-    def suffix(self) -> str | None:
-        name = self.path.name if self.path else (self.url or self.source)
-        return Path(name.split("?", 1)[0]).suffix.lower() or None
-
-
-@dataclass(frozen=True)
-class FileResult:
-    source: str
-    status: FileStatus
-    reason: str | None
-    passages: int = 0
-    doc_id: str | None = None
-    title: str | None = None
-    ocr_pages: tuple[OcrPage, ...] = ()  # the pages whose text OCR read (JSON: "ocr", a summary)
-
-
-def _file_dict(f: FileResult) -> dict[str, object]:
-    out = asdict(f)
-    del out["ocr_pages"]
-    return {**out, "status": f.status.value, "ocr": ocr_file_summary(f.ocr_pages)}
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    files: tuple[FileResult, ...]
-    seconds: float
-    passages_written: int = 0
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for f in self.files:
-            out[f.status.value] = out.get(f.status.value, 0) + 1
-        return out
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "files": [_file_dict(f) for f in self.files],
-            "counts": self.counts(),
-            "passages_written": self.passages_written,
-            "seconds": round(self.seconds, 3),
-            "ocr": ocr_run_summary([(f.source, f.ocr_pages) for f in self.files]),
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
-
 
 # A parser turns a source item into a Document or says why it cannot. It gets the item, its raw
 # bytes and the path of their content-addressed copy (what an isolated worker reads), and the doc id.
@@ -162,14 +102,6 @@ def register_rows(doc: Document, gazetteer: Gazetteer) -> DocIntel:
         return DocIntel(doc_id=doc.doc_id)
 
 
-@dataclass(frozen=True)
-class RefreshReport:
-    """What ``refresh_register`` did: documents re-enriched, and those whose raw bytes could not be read."""
-
-    refreshed: int
-    failed: tuple[tuple[str, str], ...] = ()
-
-
 def refresh_register(
     registry: Registry,
     raw: RawStore,
@@ -201,43 +133,6 @@ def refresh_register(
         registry.put_intel(doc_id, intel.version, intel_to_json(intel))
         done += 1
     return RefreshReport(done, tuple(failed))
-
-
-def display_source(path: Path) -> str:
-    """A file's source as shown in citations: relative to the project root when inside it."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return resolved.as_posix()
-
-
-def discover(paths: Sequence[Path]) -> tuple[list[SourceItem], list[FileResult]]:
-    """Expand files and folders into source items; missing paths and unsupported files become results."""
-    items: list[SourceItem] = []
-    skipped: list[FileResult] = []
-    seen: set[Path] = set()
-
-    def add(file: Path) -> None:
-        resolved = file.resolve()
-        if resolved in seen:
-            return
-        seen.add(resolved)
-        source = display_source(file)
-        if file.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(FileResult(source, FileStatus.SKIPPED, f"unsupported file type {file.suffix or '(none)'!r}"))
-        else:
-            items.append(SourceItem(source=source, path=file))
-
-    for p in paths:
-        if p.is_dir():
-            for file in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
-                add(file)
-        elif p.is_file():
-            add(p)
-        else:
-            skipped.append(FileResult(str(p), FileStatus.FAILED, "no such file or directory"))
-    return items, skipped
 
 
 @dataclass

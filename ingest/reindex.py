@@ -15,7 +15,9 @@ from core.ids import doc_id_for
 from core.models import FileStatus
 from core.rawstore import RawStore
 from core.registry import Registry, SourceRecord
-from ingest.pipeline import FileResult, Indexer, IngestReport, SourceItem
+from ingest.discovery import SourceItem
+from ingest.pipeline import Indexer
+from ingest.report import FileResult, IngestReport
 
 
 def reindex_plan(registry: Registry, raw: RawStore) -> tuple[list[SourceRecord], list[FileResult]]:

@@ -34,7 +34,8 @@ from core.settings import Settings
 from core.store.base import Store
 from core.store.factory import open_store
 from ingest.isolation import ParserPool
-from ingest.pipeline import Indexer, Parser, RefreshReport, pool_parser
+from ingest.pipeline import Indexer, Parser, pool_parser
+from ingest.report import RefreshReport
 from search.engine import Searcher, SearchOptions
 from search.register import Register, build_register
 

@@ -26,13 +26,13 @@ def real_embedder() -> Embedder:
 @dataclass(frozen=True)
 class SampleIndex:
     settings: Settings
-    report: object  # ingest.pipeline.IngestReport
+    report: object  # ingest.report.IngestReport
 
 
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> SampleIndex:
     """A data dir holding the sample corpus, ingested with the real model and the real Qdrant Edge."""
-    from ingest.pipeline import discover
+    from ingest.discovery import discover
     from runtime import open_runtime
 
     data_dir = tmp_path_factory.mktemp("sample-index")

@@ -26,7 +26,9 @@ from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
 from core.store.factory import open_store
-from ingest.pipeline import Indexer, IngestReport, discover, inline_parser
+from ingest.discovery import discover
+from ingest.pipeline import Indexer, inline_parser
+from ingest.report import IngestReport
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 EMBED_DIM = 256

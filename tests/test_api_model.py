@@ -18,7 +18,8 @@ from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
 from core.store.factory import open_store
-from ingest.pipeline import Indexer, discover, inline_parser
+from ingest.discovery import discover
+from ingest.pipeline import Indexer, inline_parser
 
 MODEL_PATH = Settings().model_path
 

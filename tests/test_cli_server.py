@@ -46,7 +46,7 @@ def _cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
-    from ingest.pipeline import discover
+    from ingest.discovery import discover
     from runtime import open_runtime
 
     root = tmp_path_factory.mktemp("cli-server") / "data"

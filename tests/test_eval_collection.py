@@ -23,8 +23,8 @@ from evaluation.quality.collection import (
     resolve_quotes,
 )
 from ingest.chunk import ChunkOptions, chunk
+from ingest.discovery import display_source
 from ingest.parse import parse_bytes
-from ingest.pipeline import display_source
 
 TYPES = {"keyword", "question", "place", "program", "amount_date", "paraphrase", "no_answer"}
 

@@ -28,7 +28,8 @@ from core.model.embedding import HashingEmbedder
 from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
-from ingest.pipeline import discover, inline_parser
+from ingest.discovery import discover
+from ingest.pipeline import inline_parser
 from runtime import open_runtime
 
 MARGIN_MB = 48

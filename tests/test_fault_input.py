@@ -23,7 +23,7 @@ from core.models import FileStatus
 from core.settings import Settings
 from ingest.crawl.fetch import Fetcher, FetchOptions, Outcome
 from ingest.crawl.politeness import HostGate
-from ingest.pipeline import discover
+from ingest.discovery import discover
 from runtime import open_runtime
 
 TIMEOUT_S = 20.0

@@ -33,7 +33,8 @@ from core.rawstore import RawStore
 from core.registry import Registry
 from core.settings import Settings
 from core.store.remote import RemoteStore
-from ingest.pipeline import Indexer, discover, inline_parser
+from ingest.discovery import discover
+from ingest.pipeline import Indexer, inline_parser
 
 COLLECTION = "passages"
 

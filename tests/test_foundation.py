@@ -89,7 +89,7 @@ def test_near_duplicate_press_release_is_shown_once(sample_runtime: Any) -> None
 
 
 def test_reingest_is_idempotent(sample_index: SampleIndex, real_embedder: Any) -> None:
-    from ingest.pipeline import discover
+    from ingest.discovery import discover
     from runtime import open_runtime
 
     items, _ = discover([SAMPLE])

@@ -12,7 +12,7 @@ import pytest
 from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
-from ingest.pipeline import discover
+from ingest.discovery import discover
 from runtime import open_runtime
 
 REALWORLD = PROJECT_ROOT.parent / "shared" / "realworld"

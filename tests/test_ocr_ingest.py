@@ -22,7 +22,8 @@ from core.model.embedding import HashingEmbedder
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.quality.ocr_pages import page_text, scanned_pdf
-from ingest.pipeline import IngestReport, discover
+from ingest.discovery import discover
+from ingest.report import IngestReport
 from runtime import open_runtime
 
 EMBED_DIM = 64

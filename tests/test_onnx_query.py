@@ -99,7 +99,7 @@ def test_a_real_server_searches_without_importing_torch(
 ) -> None:
     """``foerdersuche serve`` over an index built with the torch passage embedder: hybrid search through
     HTTP works, and no torch library is mapped into the server process (/proc/PID/maps)."""
-    from ingest.pipeline import discover
+    from ingest.discovery import discover
     from runtime import open_runtime
 
     data_dir = tmp_path / "data"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from core.settings import PROJECT_ROOT, Settings
 from foerdersuche.cli import app
-from ingest.pipeline import SourceItem
+from ingest.discovery import SourceItem
 from runtime import Runtime, open_runtime
 
 CAMPUS = (

@@ -15,7 +15,8 @@ from test_fault_support import make_corpus, raw_payloads
 
 from core.model.embedding import HashingEmbedder
 from core.settings import Settings
-from ingest.pipeline import discover, inline_parser
+from ingest.discovery import discover
+from ingest.pipeline import inline_parser
 from runtime import open_runtime
 
 

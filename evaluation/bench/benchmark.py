@@ -143,9 +143,9 @@ def bench_ingest(repeats: int = INGEST_REPEATS) -> tuple[dict[str, Any], list[st
     Returns the numbers and the passages' texts (the base of the synthetic corpus)."""
     from core.ids import doc_id_for
     from ingest.chunk import ChunkOptions, chunk
+    from ingest.discovery import display_source
     from ingest.enrich import annotate
     from ingest.parse import parse_bytes
-    from ingest.pipeline import display_source
 
     files = [(display_source(f), f.suffix.lower(), f.read_bytes()) for f in corpus_files()]
     texts: list[str] = []

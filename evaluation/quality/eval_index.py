@@ -145,7 +145,8 @@ def open_domain_index(
     """``corpus_dir`` ingested by the real pipeline into ``workdir`` (reused while the key holds)."""
     from core.rawstore import RawStore
     from core.registry import Registry
-    from ingest.pipeline import discover, inline_parser
+    from ingest.discovery import discover
+    from ingest.pipeline import inline_parser
 
     analyser = analyser or AnalyserConfig()
     s = eval_settings(settings, workdir)

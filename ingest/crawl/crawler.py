@@ -47,7 +47,9 @@ from ingest.crawl.sitemaps import parse_sitemap
 from ingest.crawl.sniff import DOCUMENT_TYPES, HTML
 from ingest.crawl.sources import CrawlOptions, Source
 from ingest.crawl.urls import Scope, canonical, host_of, normalize, origin_of
-from ingest.pipeline import FileResult, Indexer, SourceItem
+from ingest.discovery import SourceItem
+from ingest.pipeline import Indexer
+from ingest.report import FileResult
 
 log = logging.getLogger(__name__)
 
