@@ -260,7 +260,7 @@ def http_date(ts: float) -> str:
 
 
 def build_behaviour_site(site: FixtureSite, *, other_host: str) -> None:
-    """The site of tests/test_crawl_behaviour.py: every case reachable from /foerderung/ (plus /vorschau:
+    """The site of tests/ingest/test_crawl_behaviour.py: every case reachable from /foerderung/ (plus /vorschau:
     noindex but follow, and /entwurf.pdf: X-Robots-Tag noindex)."""
     p = site.pages
     links = [

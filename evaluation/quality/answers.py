@@ -3,7 +3,7 @@
 Every question ends in one of three outcomes: **right** (a value, and it is correct), **wrong** (a value
 that is not correct, or any value for a question without a direct answer) and **not answered**.
 ``value_correct`` is the guideline's rule ("What a correct answer is") and the only implementation of it:
-``tests/test_answers_collection.py`` imports it and the strict ``answer_text`` parsers from here.
+``tests/evaluation/test_answers_collection.py`` imports it and the strict ``answer_text`` parsers from here.
 
 ``run_answers`` asks every question through ``search.answer.ask`` (``ask_all``) on the domain collection's
 own index of ``corpus/sample`` (built or reused by ``evaluation.quality.eval_index.open_domain_index``) and reports

@@ -3,7 +3,7 @@
 ``evaluation/gate.toml`` holds, per retrieval variant, floors for nDCG@10 and Recall@20 on the domain
 collection (passage and document level) and for the default hybrid on a fixed subset of XQuAD-de
 (every ``XQUAD_EVERY``-th question), together with the sha256 of the corpus (``corpus/sample``), of the
-domain collection files and of XQuAD-de, and the settings that shape the scores. ``tests/test_gate.py``
+domain collection files and of XQuAD-de, and the settings that shape the scores. ``tests/evaluation/test_gate.py``
 measures again and fails
 
 - when a score falls more than ``margin`` (0.01) below its floor, and
@@ -194,8 +194,8 @@ def _floor(value: float) -> float:
 def render(floors: Mapping[str, Mapping[str, float]], fp: Fingerprint, margin: float = MARGIN) -> str:
     commit = git_commit()
     lines = [
-        "# The quality gate, checked by tests/test_gate.py. Written by `foerdersuche eval --pin`; do not edit",
-        "# floors by hand. A run fails when a score drops more than `margin` below its floor, and when",
+        "# The quality gate, checked by tests/evaluation/test_gate.py. Written by `foerdersuche eval --pin`;",
+        "# do not edit floors by hand. A run fails when a score drops more than `margin` below its floor, and when",
         "# anything under [pinned] differs from the checkout (corpus, collection, model, settings).",
         "",
         "[pinned]",

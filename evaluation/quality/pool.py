@@ -7,7 +7,7 @@ van Rijsbergen 1975; Voorhees & Harman 2005).
 Writes Markdown for a judge to read: per query, every pooled passage with its document, the rank each
 variant gave it and its current judgment (the grade of a quote it contains, ``0`` when its document is
 judged but no quote matches, ``?`` when the document is not judged for this query). ``--unjudged``
-lists only what still needs a judgment; ``coverage`` (also used by tests/test_eval_collection.py) counts
+lists only what still needs a judgment; ``coverage`` (also used by tests/evaluation/test_eval_collection.py) counts
 pooled documents without a document-level judgment. How to judge: evaluation/collections/domain/GUIDELINE.md.
 """
 

@@ -331,7 +331,7 @@ def pin(report: dict[str, Any], path: Path = GATE_PATH) -> Path:
     import math
 
     lines = [
-        "# The register's quality gate, checked by tests/test_register_gate.py. Written by",
+        "# The register's quality gate, checked by tests/evaluation/test_register_gate.py. Written by",
         "# `foerdersuche eval --collection facts --pin`; do not edit floors by hand. A run fails when a score",
         "# drops more than `margin` below its floor, or when the corpus or the collection differ from these hashes.",
         "",

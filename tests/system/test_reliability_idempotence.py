@@ -1,6 +1,6 @@
 """Idempotence, checked through the store with the full payload dicts (not only counts or ids).
 
-Ingesting the same corpus twice is tests/test_foundation.py::test_reingest_is_idempotent (passages and
+Ingesting the same corpus twice is tests/system/test_foundation.py::test_reingest_is_idempotent (passages and
 document info through the store adapter); here: the raw payloads read from the Qdrant Edge shard, after
 a second ingest and after a forced one, and a crawl of an unchanged site run twice (the incremental
 crawl tests compare point counts per document, not payloads).

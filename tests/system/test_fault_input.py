@@ -4,8 +4,8 @@ time limit, without the ingesting process growing (the parser workers carry the 
 Generated here, small on disk: a gzip bomb (1 GiB of spaces inside an HTML page, 1 MB compressed,
 streamed so the test never holds it), a 60 MB HTML page, a PDF of 100,000 pages, a PDF whose page
 count lies (two billion), a page tree nested 50,000 levels deep, a dictionary nested a million arrays
-deep, HTML nested 200,000 divs deep. The 118 real-world files are tests/test_ingest_realworld.py and
-tests/test_parse_realworld.py.
+deep, HTML nested 200,000 divs deep. The 118 real-world files are tests/ingest/test_ingest_realworld.py and
+tests/ingest/test_parse_realworld.py.
 """
 
 from __future__ import annotations

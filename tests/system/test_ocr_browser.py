@@ -1,8 +1,8 @@
 """The web page in Debian's chromium shows where a cited text came from OCR: a search for a word
 that occurs only in a scanned page's image shows "Text per Texterkennung, Seite 3" (and the
 low-confidence mark) at the hit and in the document view; a digital page shows no such marker.
-Server and browser as in tests/test_web_browser.py; the index holds the generated scans of
-tests/test_ocr_ingest.py, read by the real Tesseract."""
+Server and browser as in tests/system/test_web_browser.py; the index holds the generated scans of
+tests/ingest/test_ocr_ingest.py, read by the real Tesseract."""
 
 from __future__ import annotations
 

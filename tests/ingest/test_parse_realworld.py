@@ -25,7 +25,7 @@ from ingest.normalize import normalize_text
 from ingest.ocr import OcrOptions, find_tessdata
 from ingest.parse_pdf import GARBLED_SCORE, garble_score
 
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 MIN_HTML_F1 = 0.85
 
 pytestmark = pytest.mark.skipif(not (REALWORLD / "manifest.json").is_file(), reason="shared/realworld not present")

@@ -29,7 +29,7 @@ from evaluation.quality.answers import (
 from evaluation.quality.collection import files_sha256
 from ingest.parse import parse_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ROOT / "evaluation" / "collections" / "answers" / "questions.jsonl"
 
 KEYS = {"id", "question", "type", "answer", "accept", "doc", "quote", "answer_text"}

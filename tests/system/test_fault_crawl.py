@@ -1,7 +1,7 @@
 """kill -9 during a crawl, then a restart: index and registry agree, and the next crawl finishes.
 
 The kill-and-resume behaviour of the crawl itself (nothing fetched twice, the final index equal to an
-uninterrupted crawl) is tests/test_crawl_resume.py, with the real model; this module reuses its site
+uninterrupted crawl) is tests/system/test_crawl_resume.py, with the real model; this module reuses its site
 and adds what that test does not check: the invariant between registry and index right after the
 kill (``test_fault_support.consistency_problems``), with the hashing embedder so that it is fast.
 """

@@ -1,10 +1,10 @@
 """Security checks that the API and crawler tests do not already make.
 
 Covered elsewhere (not repeated here): missing, wrong, prefixed and non-ASCII admin keys, the
-constant-time comparison (tests/test_api_admin.py), ``..``, absolute, NUL and symlinked ingest paths
-(test_api_admin.py), malformed document ids through the test client (tests/test_api_documents.py),
-markup in titles and snippets shown as text (tests/test_web.py, tests/test_web_browser.py), SSRF by
-redirects to private addresses and by names resolving to loopback (tests/test_crawl_netguard.py), the
+constant-time comparison (tests/api/test_api_admin.py), ``..``, absolute, NUL and symlinked ingest paths
+(test_api_admin.py), malformed document ids through the test client (tests/api/test_api_documents.py),
+markup in titles and snippets shown as text (tests/api/test_web.py, tests/system/test_web_browser.py), SSRF by
+redirects to private addresses and by names resolving to loopback (tests/ingest/test_crawl_netguard.py), the
 413 body limit (test_api_admin.py).
 
 Here: traversal sent byte for byte over a raw socket to a real uvicorn server (an HTTP client would

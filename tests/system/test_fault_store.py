@@ -2,7 +2,7 @@
 (`foerdersuche reindex`), and `foerdersuche reindex` recovers: it moves a damaged index aside to
 ``<data_dir>/index.corrupt-<timestamp>`` and rebuilds it from the kept raw bytes.
 
-The CLI runs in a subprocess with the hashing embedder (tests/test_fault_support.py's driver); the one
+The CLI runs in a subprocess with the hashing embedder (tests/system/test_fault_support.py's driver); the one
 slow test does the same with the real model through the installed `foerdersuche` command.
 """
 

@@ -1,9 +1,9 @@
 """Shared by the fault tests: the consistency check of index and registry, raw payload reads, and a
 driver that runs the real CLI in a subprocess with the hashing embedder (so a test can kill it).
 
-    python tests/test_fault_support.py cli --data-dir D ingest PATH --json    the real CLI, hashing embedder
-    python tests/test_fault_support.py cli --data-dir D serve --port P        (also for `serve`)
-    python tests/test_fault_support.py optimize D N                           N points, then EdgeStore.optimize
+    python tests/system/test_fault_support.py cli --data-dir D ingest PATH --json    the real CLI, hashing embedder
+    python tests/system/test_fault_support.py cli --data-dir D serve --port P        (also for `serve`)
+    python tests/system/test_fault_support.py optimize D N                           N points, then EdgeStore.optimize
 
 Environment of the driver: ``FAULT_DIM`` (embedding dimension, default 64), ``FAULT_KILL_AFTER_UPSERTS``
 (SIGKILL itself right after the n-th ``EdgeStore.upsert`` returned: the points of a document are

@@ -1,6 +1,6 @@
 """kill -9 in the middle of ``EdgeStore.optimize`` (segments being rewritten, HNSW being built): the
 index loads again with every point readable, agrees with the registry, and the optimisation can run
-again. The writer is tests/test_fault_support.py's driver (points written the way the Indexer writes
+again. The writer is tests/system/test_fault_support.py's driver (points written the way the Indexer writes
 them: registry row ``indexing``, one upsert, row ``indexed``)."""
 
 from __future__ import annotations

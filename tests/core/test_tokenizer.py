@@ -19,7 +19,7 @@ from core.model.encoder import TransformerEncoder
 from core.model.install import default_tokenizer_path
 from core.model.tokenizer import FastTokenizer, UnigramTokenizer, load_tokenizer, supported
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_LENGTH = 512
 PAD_ID = 1
 

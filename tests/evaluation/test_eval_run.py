@@ -2,7 +2,7 @@
 
 Numbers with the hashing embedder mean nothing; these tests check the plumbing: the dedicated index,
 quote resolution, every variant and level, the report folder and the command line. The quality itself
-is pinned by tests/test_gate.py on the real model.
+is pinned by tests/evaluation/test_gate.py on the real model.
 """
 
 import json

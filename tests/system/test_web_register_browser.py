@@ -1,7 +1,7 @@
 """The "Vorhaben" view in a real browser: Debian's chromium driven by Playwright against a real uvicorn
 server on 127.0.0.1 over the sample corpus (``test_web_register.register_data_dir``, built once per
 process). Filter, sort, export, and a cited amount that opens its sentence in the document view.
-Screenshots and downloads go to tests/artifacts/. Set-up as in tests/test_web_browser.py.
+Screenshots and downloads go to tests/artifacts/. Set-up as in tests/system/test_web_browser.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The answer card in a real browser (Debian's chromium via Playwright, as tests/test_web_browser.py) against a
+"""The answer card in a real browser (Debian's chromium via Playwright, as tests/system/test_web_browser.py) against a
 real uvicorn server over the sample corpus indexed with the real model: a question with a direct answer shows
 the card above the results (value in large type, the sentence with the value marked, the citation link that
 opens the cited passage); a question without one shows no card and the passages as usual."""

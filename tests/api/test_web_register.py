@@ -1,5 +1,5 @@
 """The web page's register ("Vorhaben", "Förderangaben", one project's page), rendered by the real app
-over the bundled sample corpus (HTML checks; tests/test_web_register_browser.py drives it in Chromium).
+over the bundled sample corpus (HTML checks; tests/system/test_web_register_browser.py drives it in Chromium).
 
 The corpus is ``corpus/sample`` plus one document whose project name and sentence carry markup,
 ingested once per test process through the real pipeline (parsers, register extraction, Qdrant Edge)

@@ -3,8 +3,8 @@
 again finishes the interrupted work with exactly the payloads of an uninterrupted run.
 
 The ingest runs as the real CLI in a subprocess (parser worker pool, registry, Qdrant Edge), with the
-hashing embedder. A kill during a crawl is tests/test_crawl_resume.py (kill -9 of the CLI crawl, resume,
-index equal to an uninterrupted crawl); tests/test_fault_store.py checks consistency after it too.
+hashing embedder. A kill during a crawl is tests/system/test_crawl_resume.py (kill -9 of the CLI crawl, resume,
+index equal to an uninterrupted crawl); tests/system/test_fault_store.py checks consistency after it too.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure tests build pages from character boxes (``Char``); the PDF test writes a real file with fpdf2
 that draws two columns line by line, and parses it through PDFium. The real-world case (the US tax
-instructions in ../shared/realworld) is measured by tests/test_parse_realworld.py's snippets.
+instructions in ../shared/realworld) is measured by tests/ingest/test_parse_realworld.py's snippets.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import pytest
 
 from ingest.parse import parse_bytes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "evaluation" / "collections" / "facts"
 KINDS = {"funding", "cost", "budget", "other"}
 STATUSES = {"planned", "approved", "running", "completed", None}
