@@ -1,7 +1,7 @@
 """The one Settings object. Built only in entry points (CLI ``main``, ``api.app.create_app``).
 
 Every field can be set by an environment variable ``FOERDERSUCHE_<NAME>`` (upper case). The README's
-configuration table is checked against these fields by tests/test_settings_documented.py.
+configuration table is checked against these fields by tests/core/test_settings_documented.py.
 """
 
 from __future__ import annotations

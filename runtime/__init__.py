@@ -2,7 +2,7 @@
 
 Every entry point gets its parts from here: the CLI (``foerdersuche``), the API's lifespan and admin
 jobs (``api``), the evaluation and the benchmarks (``evaluation``). Nothing else constructs an
-embedder, a store, a searcher, an indexer, a parser pool or a crawler (``tests/test_architecture.py``
+embedder, a store, a searcher, an indexer, a parser pool or a crawler (``tests/system/test_architecture.py``
 checks it). Nothing here runs at import time.
 
     build_gazetteer()                     the places, programs and organisations (corpus/gazetteer)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks: ruff (lint + format check), the import contracts, mypy --strict. The test suite runs
-# the same checks (tests/test_architecture.py), so CI fails on a finding; this script is the quick way.
+# the same checks (tests/system/test_architecture.py), so CI fails on a finding; this script is the quick way.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0

@@ -5,7 +5,7 @@ The default model is stored as a sentence-transformers checkpoint of the most co
 tokenizer (tokenizers) and ten lines of pooling; importing the ``sentence_transformers`` package for it
 also imports pandas, scikit-learn, scipy, sympy and PIL (its training and evaluation helpers), 200 MB of
 resident memory in every serving process, and its tokenizer wrapper adds 85 MB more. ``TransformerEncoder``
-computes the same vectors without them (``tests/test_model.py`` compares both on German text). The
+computes the same vectors without them (``tests/core/test_model.py`` compares both on German text). The
 tokenizer is ``core.model.tokenizer``'s: for the default model's Unigram vocabulary it gives ``tokenizers``' ids
 in about 210 MB less resident memory, and for any other ``tokenizer.json`` it is ``tokenizers`` itself;
 ``load`` returns None for a checkpoint of any other shape, which then runs through sentence-transformers.

@@ -17,7 +17,7 @@ template puts the first and last special token around the ids.
 
 ``UnigramTokenizer.from_file`` returns None for a ``tokenizer.json`` of any other shape (another model
 type, byte fallback, added tokens that are not special or strip whitespace); ``FastTokenizer`` then
-runs ``tokenizers`` itself. ``tests/test_unigram.py`` compares the ids with ``tokenizers`` on German
+runs ``tokenizers`` itself. ``tests/core/test_tokenizer.py`` compares the ids with ``tokenizers`` on German
 text and on hostile input (control characters, combining marks, other scripts, special tokens in the
 text, ties between segmentations, truncation).
 """

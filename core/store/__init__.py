@@ -3,7 +3,7 @@
 - ``EdgeStore``: Qdrant Edge (the real Qdrant engine in-process), the embedded default.
 - ``RemoteStore``: qdrant-client against a Qdrant server or cluster (or its ``:memory:`` mode in tests).
 
-``open_store(settings)`` picks one. Both run the same contract tests (tests/test_store_contract.py).
+``open_store(settings)`` picks one. Both run the same contract tests (tests/core/test_store_contract.py).
 """
 
 from core.store.base import (

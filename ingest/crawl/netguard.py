@@ -166,7 +166,7 @@ class GuardedTransport(httpx.HTTPTransport):
     ) -> None:
         super().__init__(limits=limits, trust_env=False)
         # httpx builds its httpcore pool in __init__ without a way to pass a network backend; swap it
-        # for the same pool on the guarded backend (httpx is pinned; tests/test_crawl_netguard.py
+        # for the same pool on the guarded backend (httpx is pinned; tests/ingest/test_crawl_netguard.py
         # fails if a new version stops routing connections through this pool).
         ssl_context = self._pool._ssl_context
         self._pool = httpcore.ConnectionPool(
