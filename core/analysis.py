@@ -72,6 +72,15 @@ def fold(word: str) -> str:
     return unicodedata.normalize("NFKC", word).lower().translate(_FOLD)
 
 
+_TRANSLIT: dict[int, str] = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss"}
+
+
+def transliterate(text: str) -> str:
+    """Lower case with umlauts written out as German writes them without ("Lünen" -> "luenen"): the key
+    under which names and project words meet. ``fold`` maps ü to u instead, for the index's stems."""
+    return text.casefold().translate(_TRANSLIT)
+
+
 @lru_cache(maxsize=1)
 def _stemmer():  # type: ignore[no-untyped-def]
     import Stemmer  # PyStemmer: Snowball's German stemmer

@@ -18,11 +18,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.analysis import transliterate
 from core.gazetteer import Gazetteer
 
 INTEL_VERSION = 1
-
-_FOLD: dict[int, str] = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss"}
 
 
 class FactKind(enum.StrEnum):
@@ -174,7 +173,7 @@ _KEY_STOP = frozenset(
 
 
 def _fold(word: str) -> str:
-    word = word.lower().translate(_FOLD)
+    word = transliterate(word)
     for suffix in ("ungen", "en", "es", "er", "e", "s", "n"):
         if len(word) > 5 and word.endswith(suffix):
             return word[: -len(suffix)]

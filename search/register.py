@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from core.analysis import transliterate
 from core.facts import (
     GENERIC_TOKENS,
     Fact,
@@ -39,8 +40,6 @@ from core.facts import (
 )
 from core.gazetteer import Gazetteer
 from core.registry import IntelRow
-
-_FOLD: dict[int, str] = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss"}
 
 
 @dataclass(frozen=True)
@@ -470,7 +469,7 @@ def select_facts(register: Register, q: RegisterQuery, gazetteer: Gazetteer) -> 
 
 
 def _folded(text: str) -> str:
-    return text.lower().translate(_FOLD)
+    return transliterate(text)
 
 
 def select_projects(register: Register, q: RegisterQuery, gazetteer: Gazetteer) -> list[Project]:

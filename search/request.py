@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import cast, get_args
 
+from core.analysis import transliterate
 from core.errors import QueryError
 from core.gazetteer import Gazetteer, Place
 from core.models import DocType
@@ -174,12 +175,9 @@ def _closest_places(folded: str, gazetteer: Gazetteer) -> list[Place]:
     return [p for d, p in sorted(best.values(), key=lambda dp: (dp[0], dp[1].name)) if d == least]
 
 
-_TRANSLIT = {ord("ä"): "ae", ord("ö"): "oe", ord("ü"): "ue", ord("ß"): "ss"}
-
-
 def _fold(text: str) -> str:
     """Case and umlauts folded, so "Luenen" and "LÜNEN" are Lünen."""
-    return text.casefold().translate(_TRANSLIT)
+    return transliterate(text)
 
 
 def edit_distance(a: str, b: str, cap: int) -> int:
