@@ -317,7 +317,7 @@ def doctor(
 def main() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        app()
+        app(prog_name="foerdersuche")
     except KeyboardInterrupt:
         err.print("abgebrochen")
         sys.exit(130)
