@@ -35,6 +35,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core.analysis import fold, tokenize
@@ -69,6 +70,7 @@ class Question:
     place_names: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()  # register project ids the question names
+    lowercase: frozenset[str] = frozenset()  # subject stems written in lower case (verbs, adverbs)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class AnswerOptions:
 
     passages: int = 10  # how many of the best passages are read
     threshold: float = 0.36
-    margin: float = 0.12  # another value within this distance of the best: no answer
+    margin: float = 0.14  # another value within this distance of the best: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
     w_context: float = 0.3  # ... in the title, headings and neighbouring sentences
     w_rank: float = 0.2  # retrieval rank of the passage
@@ -147,7 +149,8 @@ class AnswerOptions:
     w_local: float = 0.5  # the subject in the words next to the value (its clause)
     w_reference: float = 0.3  # the subject in the context when the sentence refers back to it
     conflict_penalty: float = 0.5  # factor when the sentence names other towns than the question
-    missing_penalty: float = 0.6  # factor when a long compound the question names is nowhere near
+    missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
+    lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,10 @@ _FUNDING_CUES = (
 _QUESTION_WORDS = frozenset(
     "wie viel viele hoch hohe hoher was wann wer wo welche welcher welches welchem welchen wessen seit bis ab "
     "genau insgesamt geld euro kosten kostet teuer summe fordersumme hohe anzahl datum zeitpunkt stadt ort "
-    "gab gibt es eigentlich denn fur uber".split()
+    "gab gibt es eigentlich denn fur uber "
+    # auxiliaries and modals carry no subject ("Wann soll … in Betrieb gehen?")
+    "soll sollen sollte wird werden wurde wurden ist sind war waren hat haben hab hatte hatten kann konnen darf "
+    "muss man sich schon noch".split()
 )
 _NUMBER_WORDS = {
     "zwei": 2,
@@ -288,7 +294,8 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
             parts = _stems(noun.split("-")[-1])
             count_noun = parts[-1] if parts else None
 
-    places = gazetteer.find_places(q, ignore_case=True)
+    # typed questions may be lower case; in a capitalised one, a lower-case word is no place ("kamen zusammen")
+    places = [p for p in gazetteer.find_places(q, ignore_case=True) if q[p.start].isupper() or q[1:].lower() == q[1:]]
     programs = tuple(dict.fromkeys(m.name for m in gazetteer.find_programs(q, ignore_case=True)))
     subject = frozenset(
         t.stem
@@ -304,6 +311,11 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         or re.fullmatch(r"(?:19|20)\d\d", q[t.start : t.end])
     )
     projects = _projects_named(subject, register) if register is not None else ()
+    # German capitalises nouns and names: they say what the question is about; lower-case words (verbs,
+    # adverbs: "mitgemacht", "höchstens") how it is asked
+    lower = frozenset(
+        t.stem for t in tokenize(q) if t.start > 0 and q[t.start].islower() and t.stem in subject
+    ) - frozenset(t.stem for t in tokenize(q) if q[t.start].isupper())
     return Question(
         text=q,
         asked=asked,
@@ -317,6 +329,7 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         place_names=tuple(q[p.start : p.end] for p in places),
         programs=programs,
         projects=projects,
+        lowercase=lower,
     )
 
 
@@ -445,13 +458,18 @@ def _amount_kind(sentence: str, start: int, end: int) -> FactKind:
     return best[1] if best else FactKind.OTHER
 
 
+# A programme's budget ("stehen 45 Mio. Euro bereit") is what a funding question may mean, but is not what
+# one recipient got.
+BUDGET_FOR_FUNDING = 0.6
+
+
 def _kind_agreement(wanted: FactKind | None, got: FactKind | None) -> float:
     if wanted is None or got is None:
         return 1.0
     if wanted == got:
         return 1.0
     if wanted is FactKind.FUNDING:
-        return {FactKind.BUDGET: 0.8, FactKind.OTHER: 0.6}.get(got, 0.0)
+        return {FactKind.BUDGET: BUDGET_FOR_FUNDING, FactKind.OTHER: 0.6}.get(got, 0.0)
     if wanted is FactKind.COST:
         return {FactKind.OTHER: 0.6}.get(got, 0.0)
     return 0.6
@@ -546,7 +564,7 @@ _REFERENCE_NOUNS = (
 )
 _REFERS_BACK = re.compile(
     rf"^(?:[-•▪*]\s*)?(?:(?:[\wäöüß]+\s+){{0,4}}?(?:(?:das|die|der|des|dem|den|dieses|diese[rsmn]?|"
-    rf"ihre[rsmn]?|seine[rsmn]?)\s+(?:{_REFERENCE_NOUNS})\b)|(?:Davon|Dafür|Dazu|Dort|Hier|Damit|Darin|Daran|"
+    rf"ihre[rsmn]?|seine[rsmn]?)\s+(?:{_REFERENCE_NOUNS})\b(?!\s*(?-i:[„A-ZÄÖÜ])))|(?:Davon|Dafür|Dazu|Dort|Hier|Damit|Darin|Daran|"
     rf"Dabei|Sie|Er|Es|Dies|Diese[rsmn]?|Insgesamt|Außerdem|Zudem)\b)",
     re.IGNORECASE,
 )
@@ -620,8 +638,11 @@ def candidates(
         if pid not in place_ok_by_passage:
             place_ok_by_passage[pid] = _about_places(question, s.hit, gazetteer)
         place_ok = place_ok_by_passage[pid]
+        # a sentence that names no place is about the place of its section ("4.3 Hamm")
+        section = s.hit.passage.heading_path[-1] if s.hit.passage.heading_path else ""
         conflict = (
             _names_other_towns(question, s.text, gazetteer)
+            or (not gazetteer.find_places(s.text) and _names_other_towns(question, section, gazetteer))
             or _names_other_programs(question, s.text, s.heading, gazetteer)
             or _names_other_years(question, s.text)
         )
@@ -672,6 +693,9 @@ def candidates(
             spans = [(a, b) for a, b, _ in found]
             for a, b, iso in found:
                 add(iso, a, b, cue=_period_cue(question, s.text, a, found))
+            for a, b, iso in day_without_year(s.text, s.hit.doc.date):
+                if not any(x <= a < y for x, y in spans):
+                    add(iso, a, b, cue=0.9 * _period_cue(question, s.text, a, found))
             for m in re.finditer(
                 r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
             ):
@@ -805,6 +829,30 @@ def _programmes(text: str, gazetteer: Gazetteer) -> set[str]:
     return found
 
 
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate("januar februar märz april mai juni juli august september oktober november dezember".split())
+}
+_DAY_MONTH = re.compile(r"(?<![\d.])(\d{1,2})\.\s*(" + "|".join(_MONTHS) + r")\b(?!\s*(?:19|20)\d\d)", re.IGNORECASE)
+
+
+def day_without_year(sentence: str, doc_date: str | None) -> list[tuple[int, int, str]]:
+    """Days written without their year ("am 20. März", "vom 13. Mai bis 28. Juni 2024"), completed by the
+    next year the sentence names after them, else by the year of the document's date; else left out."""
+    out = []
+    for m in _DAY_MONTH.finditer(sentence):
+        later = re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)", sentence[m.end() :])
+        year = later.group(1) if later else (doc_date[:4] if doc_date and re.match(r"\d{4}", doc_date) else None)
+        if year is None:
+            continue
+        try:
+            iso = date(int(year), _MONTHS[m.group(2).lower()], int(m.group(1))).isoformat()
+        except ValueError:
+            continue
+        out.append((m.start(), m.end(), iso))
+    return out
+
+
 def _names_other_programs(question: Question, sentence: str, heading: str, gazetteer: Gazetteer) -> bool:
     """The question names a programme, the sentence (or, when it names none, its title and headings) names
     others but not it: "aus dem Regionalen Wirtschaftsförderungsprogramm" does not answer "aus dem
@@ -822,7 +870,13 @@ def _names_other_years(question: Question, sentence: str) -> bool:
     """The question pins a year ("Ende 2022"), the sentence is dated by other years only ("Für 2023 …")."""
     if question.asked is Asked.DATE:
         return False
-    wanted = set(_YEAR.findall(question.text))
+    months = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+    # "laut Lenkungskreis vom September 2023" dates a source, not the value
+    wanted = {
+        m.group(0)
+        for m in _YEAR.finditer(question.text)
+        if not re.search(rf"(?:{months})\s*$", question.text[: m.start()])
+    }
     if not wanted:
         return False
     named = set(_YEAR.findall(sentence))
@@ -879,7 +933,7 @@ def _near(sentence: str, start: int, end: int, others: Sequence[tuple[int, int]]
     return sentence[lo:start] + " " + sentence[end:hi]
 
 
-_AREA = re.compile(r"\b(?:in der Region|in der gesamten Region|landesweit|bundesweit|europaweit)\b")
+_AREA = re.compile(r"\b(?:in der Region|in der gesamten Region|landesweit|bundesweit|europaweit)\b", re.IGNORECASE)
 
 
 def _names_other_towns(question: Question, sentence: str, gazetteer: Gazetteer) -> bool:
@@ -907,6 +961,9 @@ _STARTED_AFTER = re.compile(
 _ENDED_AFTER = re.compile(r"^[^;,.]{0,60}?\b(?:beendet|abgeschlossen|ausgelaufen|eingestellt|stillgelegt)\b")
 
 
+PERIOD_MISS = 0.5  # a date not stated as the end (start) a question asks for
+
+
 def _period_cue(question: Question, sentence: str, start: int, found: Sequence[tuple[int, int, str]]) -> float:
     """ "bis wann" wants the end of a period ("bis zum 31. Dezember 2024"), "seit wann" its start."""
     before = sentence[max(0, start - 14) : start].lower()
@@ -917,7 +974,7 @@ def _period_cue(question: Question, sentence: str, start: int, found: Sequence[t
             return 1.0
         if _ENDED_AFTER.match(after):
             return 1.0
-        return 0.6
+        return PERIOD_MISS
     if question.period_start:
         if re.search(r"(?:seit|ab|start|beginn|begann)\s*(?:dem|am|der|im)?\s*$", before):
             return 1.0
@@ -925,7 +982,7 @@ def _period_cue(question: Question, sentence: str, start: int, found: Sequence[t
             return 1.0  # "wurde 2018 von der Landesregierung ins Leben gerufen"
         if re.search(r"(?:vom|von)\s*(?:dem|am|der|im)?\s*$", before) and re.search(r"\bbis\b", sentence[start:]):
             return 1.0  # "vom 13. Mai bis 28. Juni 2024"; "vom Dezember 2021" alone dates a report
-        return 0.6
+        return PERIOD_MISS
     return 1.0
 
 
@@ -987,14 +1044,17 @@ def _fact_kinds(register: Register | None, hits: Sequence[Hit]) -> dict[tuple[st
 # --------------------------------------------------------------------------- scoring
 
 
-def _weights(subject: Iterable[str], texts: Sequence[str]) -> dict[str, float]:
-    """Rarer subject words weigh more: log(1 + n / (1 + df)) over the retrieved passages."""
+def _weights(
+    subject: Iterable[str], texts: Sequence[str], lowercase: frozenset[str] = frozenset(), lower_weight: float = 1.0
+) -> dict[str, float]:
+    """Rarer subject words weigh more: log(1 + n / (1 + df)) over the retrieved passages; words the question
+    writes in lower case (verbs, adverbs) by ``lower_weight``."""
     stemmed = [set(_stems(t)) for t in texts]
     n = max(len(texts), 1)
     out = {}
     for w in subject:
         df = sum(1 for st in stemmed if any(_stem_match(w, s) for s in st))
-        out[w] = math.log(1 + n / (1 + df)) + 0.2
+        out[w] = (math.log(1 + n / (1 + df)) + 0.2) * (lower_weight if w in lowercase else 1.0)
     return out
 
 
@@ -1009,11 +1069,20 @@ def _match_strength(word: str, stems: set[str]) -> float:
             return 1.0
         if len(word) >= 6 and word in s:  # the middle of a compound: "betrieb" in "inbetriebnahme"
             best = max(best, 0.75)
-        if _derived(word, s):  # "koordiniert" / "koordination", "beauftragt" / "beauftragung"
+        if _derived(word, s) or _variant(word, s):  # "koordiniert" / "koordination"
             best = max(best, 0.75)
         if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
             best = max(best, 0.5)
     return best
+
+
+def _variant(a: str, b: str) -> bool:
+    """Two forms of one compound: the same head of at least 8 letters and the same first 4 letters
+    ("infoveranstaltung" / "informationsveranstaltung")."""
+    head = 0
+    while head < min(len(a), len(b)) and a[-1 - head] == b[-1 - head]:
+        head += 1
+    return a != b and head >= 8 and a[:4] == b[:4] and len(a) > head and len(b) > head
 
 
 def _derived(a: str, b: str) -> bool:
@@ -1035,7 +1104,7 @@ def score(
     if not found:
         return []
     texts = [h.passage.text for h in hits[: options.passages]]
-    weights = _weights(question.subject, texts)
+    weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
     keys = _key_compounds(question)
     prelim = []
