@@ -1,27 +1,35 @@
 """Direct answers: a German "wie viel / wann / wie viele / wer / wo" question answered with one value and
 its cited sentence, or not at all.
 
-Three pure steps, no model and no I/O (the hybrid search runs before, in ``ask``):
+Three pure steps, no model and no I/O (``ask`` runs the hybrid search before and reads the text around the
+best passages, ``DocumentText``, from the store):
 
 1. ``understand_question`` reads what is asked: the type (amount, date, count, person, organisation,
-   place), for amounts the kind (funding vs cost: "Zuschuss", "Fördergeld" vs "kostet", "insgesamt",
-   "Gesamtkosten"), for dates the end of a period ("bis wann") or its start ("seit wann"), for counts the
-   counted noun ("wie viele *Firmen*"), and the subject: the remaining content words (stems), the places
-   (gazetteer), programs (gazetteer aliases) and register projects the question names.
-2. ``candidates`` reads values from the sentences of the best passages (amounts and dates with the
-   finders of ``core.textvalues``, counts as number + noun, persons by simple German name patterns,
-   organisations by the gazetteer and "Bezirksregierung X"-style names, places by the gazetteer and
-   "Ort-Ortsteil" compounds). Amounts take their kind from the register's fact at the same offset, else
-   from the nearest cue word. (The register's projects named in the question are recognised,
-   ``Question.projects``, but not used for candidates or scores yet: the name matching is loose, "Kraftwerk
-   Scholven" matches the Lippholthausen project, so a bonus would invite wrong answers.)
-3. ``score`` combines how much of the subject the candidate's sentence states (weighted by rarity among
-   the retrieved passages; the title, headings and the neighbouring sentence count half), the
-   retrieval rank of its passage, whether the counted noun or the amount's kind agrees with the
-   question, whether the passage is about the places the question names, and how many documents give
-   the same value. ``answer`` returns the best candidate when its
-   score clears ``AnswerOptions.threshold`` and no candidate with another value comes close
-   (``margin``); both were chosen by measurement on the answers collection (README, "Direkte Antworten").
+   place), for amounts the kind (funding vs cost: "Zuschuss", "Fördergeld", "bewilligt" vs "kostet",
+   "Gesamtkosten"; "insgesamt" alone), for dates the end of a period ("bis wann") or its start ("seit
+   wann"), for counts the counted noun ("wie viele *Firmen*"), and the subject: the remaining content words
+   (stems; lower-case verbs and adverbs weigh less than nouns), the places (gazetteer), programs (gazetteer
+   aliases) and register projects the question names.
+2. ``candidates`` reads values from the whole sentences around the best passages (a sentence the chunker
+   cut is read from the document text; offsets stay exact): amounts and dates with the finders of
+   ``core.textvalues`` (days without a year completed from the sentence or the document date), counts as
+   number + noun, persons by simple German name patterns, organisations by the gazetteer and
+   "Bezirksregierung X"-style names, places by the gazetteer and "Ort-Ortsteil" compounds (not inside a
+   quoted name, and inside the area the question names). Amounts take their kind from the register's fact at
+   the same offset, else from the nearest cue word. Each candidate keeps the words of its clause, its
+   context (title, headings, the sentences before) and whether its sentence refers back to them ("Das
+   Vorhaben …", "Davon …"). (The register's projects named in the question are recognised,
+   ``Question.projects``, but not used: the name matching is loose, "Kraftwerk Scholven" matches the
+   Lippholthausen project, so a bonus would invite wrong answers.)
+3. ``score`` combines how much of the subject the sentence, its clause and its context state (weighted by
+   rarity among the retrieved passages; the context counts less unless the sentence refers back), the
+   retrieval rank of its passage, whether the counted noun, the amount's kind, the period or the asked role
+   agree, and the scores other documents give the same value; it counts less when the sentence (or its
+   section heading) names other places, programmes or years than the question, or lacks a long compound
+   the question names. ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
+   when its score clears ``AnswerOptions.threshold`` and no candidate with another value comes within
+   ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
+   (README, "Direkte Antworten").
 
 A wrong number in a funding context is worse than none: when in doubt, no answer.
 """
@@ -42,6 +50,7 @@ from core.analysis import fold, tokenize
 from core.facts import FactKind
 from core.gazetteer import Gazetteer
 from core.models import Hit, Passage
+from core.store.base import Store
 from core.textvalues import find_amounts, find_dates
 from search.engine import Searcher, SearchRequest, SearchResult
 from search.register import Citation, Register
@@ -135,20 +144,22 @@ class Answer:
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    """Chosen by measurement on evaluation/collections/answers (a grid over the weights, then the
-    threshold and margin that answer most questions right while wrong answers stay <= 5 % of all)."""
+    """Chosen by measurement on q001-q119 of evaluation/collections/answers (a small grid over the weights,
+    then the threshold and margin that answer most questions right while wrong answers stay <= 4 % of all;
+    README, "Direkte Antworten")."""
 
     passages: int = 10  # how many of the best passages are read
     threshold: float = 0.36
-    margin: float = 0.14  # another value within this distance of the best: no answer
+    margin: float = 0.14  # another value within this share of the best score: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
     w_context: float = 0.3  # ... in the title, headings and neighbouring sentences
     w_rank: float = 0.2  # retrieval rank of the passage
-    w_agree: float = 0.1  # per further document that gives the same value (at most two)
+    w_agree: float = 0.1  # times the scores of the same value in (at most two) other documents
     place_penalty: float = 0.5  # factor when the passage is not about a place the question names
     w_local: float = 0.5  # the subject in the words next to the value (its clause)
-    w_reference: float = 0.3  # the subject in the context when the sentence refers back to it
-    conflict_penalty: float = 0.5  # factor when the sentence names other towns than the question
+    w_reference: float = 0.3  # the subject in the context when the sentence refers back to it (measured:
+    # no better above w_context; referring back matters for the long-compound check)
+    conflict_penalty: float = 0.5  # factor when the sentence names other places, programmes, years
     missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
     lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
 
@@ -260,7 +271,9 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
     cls = m_class.group(1) if m_class else None
     if re.search(r"\bwie\s*viele\b|\banzahl\b", low):
         asked = Asked.COUNT
-    elif re.search(r"\bwie\s*viel\b|\bwie hoch\b|\bwas kost|\bwie teuer\b|\bfördersumme\b|\bhöhe\b", low):
+    elif re.search(
+        r"\bwie\s*viel\b|\bwie hoch\b|\bwas kost|^\s*was\b.*\bgekostet\b|\bwie teuer\b|\bfördersumme\b|\bhöhe\b", low
+    ):
         asked = Asked.AMOUNT
     elif re.search(r"\bwann\b|\bdatum\b|\bzeitpunkt\b|\bin welchem (?:jahr|monat)\b", low):
         asked = Asked.DATE
@@ -461,6 +474,19 @@ def _amount_kind(sentence: str, start: int, end: int) -> FactKind:
 # A programme's budget ("stehen 45 Mio. Euro bereit") is what a funding question may mean, but is not what
 # one recipient got.
 BUDGET_FOR_FUNDING = 0.6
+
+
+def _stated_kind(sentence: str, start: int, amounts: Sequence[tuple[int, int]]) -> FactKind | None:
+    """The kind the words just before an amount state, back to the previous amount or clause: "Von den
+    Gesamtkosten über 1,2 Millionen Euro trägt das Programm 1,08 Millionen Euro" -> cost, then funding;
+    None when those words name neither or both."""
+    lo = max([b for _, b in amounts if b <= start] + [sentence.rfind(";", 0, start) + 1, 0])
+    words = sentence[lo:start].lower()
+    cost = any(w in words for w in _COST_WORDS)
+    funding = any(w in words for w in _FUNDING_WORDS)
+    if cost != funding:
+        return FactKind.COST if cost else FactKind.FUNDING
+    return None
 
 
 def _kind_agreement(wanted: FactKind | None, got: FactKind | None) -> float:
@@ -684,8 +710,10 @@ def candidates(
             for am in find_amounts(s.text):
                 if am.low != am.high:
                     continue  # a range is no single answer
-                fk = kinds.get((s.hit.doc.doc_id, s.doc_text_start + am.start)) or _amount_kind(
-                    s.text, am.start, am.end
+                fk = (
+                    _stated_kind(s.text, am.start, value_spans)
+                    or kinds.get((s.hit.doc.doc_id, s.doc_text_start + am.start))
+                    or _amount_kind(s.text, am.start, am.end)
                 )
                 add(am.low, am.start, am.end, fact_kind=fk, cue=_kind_agreement(question.kind, fk))
         elif asked is Asked.DATE:
@@ -1230,6 +1258,14 @@ def answer(
     )
 
 
+def read_documents(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
+    """The text around ``hits``: every passage of their documents, by doc id (one read per document)."""
+    return {
+        doc_id: DocumentText.of(p for p, _ in store.passages_of(doc_id))
+        for doc_id in dict.fromkeys(h.doc.doc_id for h in hits)
+    }
+
+
 def ask(
     question: str,
     searcher: Searcher,
@@ -1241,8 +1277,5 @@ def ask(
     request = request or SearchRequest(query=question, k=max(10, options.passages))
     result = searcher.search(request)
     parsed = understand_question(question, searcher.gazetteer, register)
-    documents = {
-        doc_id: DocumentText.of(p for p, _ in searcher.store.passages_of(doc_id))
-        for doc_id in dict.fromkeys(h.doc.doc_id for h in result.hits[: options.passages])
-    }
+    documents = read_documents(searcher.store, result.hits[: options.passages])
     return answer(parsed, result.hits, searcher.gazetteer, register, options, documents), result

@@ -36,6 +36,7 @@ def gazetteer() -> Gazetteer:
         ("Was kostet der Umbau zur Schwammstadt?", Asked.AMOUNT),
         ("Wie teuer ist die Vorbereitungsphase?", Asked.AMOUNT),
         ("Fördersumme für das Recyclingtechnikum in Marl?", Asked.AMOUNT),
+        ("Was hat der Grünzug zwischen Villigst und Ergste gekostet?", Asked.AMOUNT),
         ("Wann wurde der Förderbescheid übergeben?", Asked.DATE),
         ("Seit wann läuft der Qualifizierungsverbund?", Asked.DATE),
         ("Bis wann läuft die Vorstudie?", Asked.DATE),
@@ -363,3 +364,15 @@ def test_question_words_that_are_no_subject(gazetteer: Gazetteer) -> None:
     assert "geh" in q.lowercase and "wasserstoffzentrum" not in q.lowercase
     q = understand_question("Wie viel Geld war im Programm bis Ende 2023 insgesamt bewilligt?", gazetteer)
     assert q.kind is FactKind.FUNDING, "'bewilligt' says funding; 'insgesamt' alone would say cost"
+
+
+def test_the_words_before_an_amount_state_its_kind(gazetteer: Gazetteer) -> None:
+    text = "Von den Gesamtkosten über 1,2 Millionen Euro trägt das 5-StandorteProgramm 1,08 Millionen Euro."
+    found = {
+        c.value: c.fact_kind
+        for c in candidates(understand_question("Wie hoch ist der Zuschuss?", gazetteer), [hit(text)], gazetteer)
+    }
+    assert found == {1_200_000: FactKind.COST, 1_080_000: FactKind.FUNDING}
+    q = understand_question("Wie hoch ist der Zuschuss aus dem 5-StandorteProgramm für die Mobilstationen?", gazetteer)
+    a = answer(q, [hit("Mobilstationen: " + text)], gazetteer).answer
+    assert a is not None and a.value == 1_080_000
