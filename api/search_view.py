@@ -322,7 +322,7 @@ def search_response(state: AppState, params: SearchParams) -> SearchResponse:
 
 def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
     """The question's direct answer from the retrieved passages and the register (``search.answer``)."""
-    from search.answer import answer, understand_question
+    from search.answer import AnswerOptions, answer, read_documents, understand_question
 
     gazetteer = state.require_gazetteer()
     question = understand_question(found.params.q, gazetteer)
@@ -330,7 +330,10 @@ def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
         return None
     register = state.register()
     question = understand_question(found.params.q, gazetteer, register)
-    a = answer(question, found.result.hits, gazetteer, register).answer
+    hits = found.result.hits
+    with state.index_lock.read():  # the text around the passages: whole sentences, as `ask` reads them
+        documents = read_documents(state.require_store(), hits[: AnswerOptions().passages])
+    a = answer(question, hits, gazetteer, register, documents=documents).answer
     if a is None:
         return None
     d = a.to_dict()

@@ -1,27 +1,35 @@
 """Direct answers: a German "wie viel / wann / wie viele / wer / wo" question answered with one value and
 its cited sentence, or not at all.
 
-Three pure steps, no model and no I/O (the hybrid search runs before, in ``ask``):
+Three pure steps, no model and no I/O (``ask`` runs the hybrid search before and reads the text around the
+best passages, ``DocumentText``, from the store):
 
 1. ``understand_question`` reads what is asked: the type (amount, date, count, person, organisation,
-   place), for amounts the kind (funding vs cost: "Zuschuss", "Fördergeld" vs "kostet", "insgesamt",
-   "Gesamtkosten"), for dates the end of a period ("bis wann") or its start ("seit wann"), for counts the
-   counted noun ("wie viele *Firmen*"), and the subject: the remaining content words (stems), the places
-   (gazetteer), programs (gazetteer aliases) and register projects the question names.
-2. ``candidates`` reads values from the sentences of the best passages (amounts and dates with the
-   finders of ``core.textvalues``, counts as number + noun, persons by simple German name patterns,
-   organisations by the gazetteer and "Bezirksregierung X"-style names, places by the gazetteer and
-   "Ort-Ortsteil" compounds). Amounts take their kind from the register's fact at the same offset, else
-   from the nearest cue word. (The register's projects named in the question are recognised,
-   ``Question.projects``, but not used for candidates or scores yet: the name matching is loose, "Kraftwerk
-   Scholven" matches the Lippholthausen project, so a bonus would invite wrong answers.)
-3. ``score`` combines how much of the subject the candidate's sentence states (weighted by rarity among
-   the retrieved passages; the title, headings and the neighbouring sentence count half), the
-   retrieval rank of its passage, whether the counted noun or the amount's kind agrees with the
-   question, whether the passage is about the places the question names, and how many documents give
-   the same value. ``answer`` returns the best candidate when its
-   score clears ``AnswerOptions.threshold`` and no candidate with another value comes close
-   (``margin``); both were chosen by measurement on the answers collection (README, "Direkte Antworten").
+   place), for amounts the kind (funding vs cost: "Zuschuss", "Fördergeld", "bewilligt" vs "kostet",
+   "Gesamtkosten"; "insgesamt" alone), for dates the end of a period ("bis wann") or its start ("seit
+   wann"), for counts the counted noun ("wie viele *Firmen*"), and the subject: the remaining content words
+   (stems; lower-case verbs and adverbs weigh less than nouns), the places (gazetteer), programs (gazetteer
+   aliases) and register projects the question names.
+2. ``candidates`` reads values from the whole sentences around the best passages (a sentence the chunker
+   cut is read from the document text; offsets stay exact): amounts and dates with the finders of
+   ``core.textvalues`` (days without a year completed from the sentence or the document date), counts as
+   number + noun, persons by simple German name patterns, organisations by the gazetteer and
+   "Bezirksregierung X"-style names, places by the gazetteer and "Ort-Ortsteil" compounds (not inside a
+   quoted name, and inside the area the question names). Amounts take their kind from the register's fact at
+   the same offset, else from the nearest cue word. Each candidate keeps the words of its clause, its
+   context (title, headings, the sentences before) and whether its sentence refers back to them ("Das
+   Vorhaben …", "Davon …"). (The register's projects named in the question are recognised,
+   ``Question.projects``, but not used: the name matching is loose, "Kraftwerk Scholven" matches the
+   Lippholthausen project, so a bonus would invite wrong answers.)
+3. ``score`` combines how much of the subject the sentence, its clause and its context state (weighted by
+   rarity among the retrieved passages; the context counts less unless the sentence refers back), the
+   retrieval rank of its passage, whether the counted noun, the amount's kind, the period or the asked role
+   agree, and the scores other documents give the same value; it counts less when the sentence (or its
+   section heading) names other places, programmes or years than the question, or lacks a long compound
+   the question names. ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
+   when its score clears ``AnswerOptions.threshold`` and no candidate with another value comes within
+   ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
+   (README, "Direkte Antworten").
 
 A wrong number in a funding context is worse than none: when in doubt, no answer.
 """
@@ -33,14 +41,16 @@ import itertools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core.analysis import fold, tokenize
 from core.facts import FactKind
 from core.gazetteer import Gazetteer
-from core.models import Hit
+from core.models import Hit, Passage
+from core.store.base import Store
 from core.textvalues import find_amounts, find_dates
 from search.engine import Searcher, SearchRequest, SearchResult
 from search.register import Citation, Register
@@ -69,6 +79,7 @@ class Question:
     place_names: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()  # register project ids the question names
+    lowercase: frozenset[str] = frozenset()  # subject stems written in lower case (verbs, adverbs)
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,10 @@ class Candidate:
     context: str = ""  # title, headings and the neighbouring sentences
     cue: float = 1.0  # agreement with the question's kind / noun / class (0 = excluded)
     place_ok: bool = True  # the passage is about the places the question names (or names none)
+    refers_back: bool = False  # the sentence names its subject by reference ("Das Vorhaben", "Davon", "Dort")
+    place_conflict: bool = False  # the sentence itself names towns, none of them one the question names
+    heading: str = ""  # title and heading path of its passage
+    near: str = ""  # the words next to the value, up to the neighbouring values of the same type
 
 
 @dataclass(frozen=True)
@@ -129,17 +144,24 @@ class Answer:
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    """Chosen by measurement on evaluation/collections/answers (a grid over the weights, then the
-    threshold and margin that answer most questions right while wrong answers stay <= 5 % of all)."""
+    """Chosen by measurement on q001-q119 of evaluation/collections/answers (a small grid over the weights,
+    then the threshold and margin that answer most questions right while wrong answers stay <= 4 % of all;
+    README, "Direkte Antworten")."""
 
     passages: int = 10  # how many of the best passages are read
-    threshold: float = 0.42
-    margin: float = 0.12  # another value within this distance of the best: no answer
+    threshold: float = 0.36
+    margin: float = 0.14  # another value within this share of the best score: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
     w_context: float = 0.3  # ... in the title, headings and neighbouring sentences
     w_rank: float = 0.2  # retrieval rank of the passage
-    w_agree: float = 0.1  # per further document that gives the same value (at most two)
+    w_agree: float = 0.1  # times the scores of the same value in (at most two) other documents
     place_penalty: float = 0.5  # factor when the passage is not about a place the question names
+    w_local: float = 0.5  # the subject in the words next to the value (its clause)
+    w_reference: float = 0.3  # the subject in the context when the sentence refers back to it (measured:
+    # no better above w_context; referring back matters for the long-compound check)
+    conflict_penalty: float = 0.5  # factor when the sentence names other places, programmes, years
+    missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
+    lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
 
 
 @dataclass(frozen=True)
@@ -206,7 +228,10 @@ _FUNDING_CUES = (
 _QUESTION_WORDS = frozenset(
     "wie viel viele hoch hohe hoher was wann wer wo welche welcher welches welchem welchen wessen seit bis ab "
     "genau insgesamt geld euro kosten kostet teuer summe fordersumme hohe anzahl datum zeitpunkt stadt ort "
-    "gab gibt es eigentlich denn fur uber".split()
+    "gab gibt es eigentlich denn fur uber "
+    # auxiliaries and modals carry no subject ("Wann soll … in Betrieb gehen?")
+    "soll sollen sollte wird werden wurde wurden ist sind war waren hat haben hab hatte hatten kann konnen darf "
+    "muss man sich schon noch".split()
 )
 _NUMBER_WORDS = {
     "zwei": 2,
@@ -246,7 +271,9 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
     cls = m_class.group(1) if m_class else None
     if re.search(r"\bwie\s*viele\b|\banzahl\b", low):
         asked = Asked.COUNT
-    elif re.search(r"\bwie\s*viel\b|\bwie hoch\b|\bwas kost|\bwie teuer\b|\bfördersumme\b|\bhöhe\b", low):
+    elif re.search(
+        r"\bwie\s*viel\b|\bwie hoch\b|\bwas kost|^\s*was\b.*\bgekostet\b|\bwie teuer\b|\bfördersumme\b|\bhöhe\b", low
+    ):
         asked = Asked.AMOUNT
     elif re.search(r"\bwann\b|\bdatum\b|\bzeitpunkt\b|\bin welchem (?:jahr|monat)\b", low):
         asked = Asked.DATE
@@ -264,10 +291,13 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
 
     kind: FactKind | None = None
     if asked is Asked.AMOUNT:
-        if any(c in low for c in _COST_CUES) and not re.search(r"förder|zuschuss|zuwendung", low):
+        strong_cost = any(c in low for c in _COST_CUES if c != "insgesamt")
+        if strong_cost and not re.search(r"förder|zuschuss|zuwendung", low):
             kind = FactKind.COST
         elif any(c in low for c in _FUNDING_CUES):
-            kind = FactKind.FUNDING
+            kind = FactKind.FUNDING  # "Wie viel Geld war insgesamt bewilligt?" asks for funding
+        elif "insgesamt" in low:
+            kind = FactKind.COST
 
     count_noun = None
     if asked is Asked.COUNT:
@@ -277,7 +307,8 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
             parts = _stems(noun.split("-")[-1])
             count_noun = parts[-1] if parts else None
 
-    places = gazetteer.find_places(q, ignore_case=True)
+    # typed questions may be lower case; in a capitalised one, a lower-case word is no place ("kamen zusammen")
+    places = [p for p in gazetteer.find_places(q, ignore_case=True) if q[p.start].isupper() or q[1:].lower() == q[1:]]
     programs = tuple(dict.fromkeys(m.name for m in gazetteer.find_programs(q, ignore_case=True)))
     subject = frozenset(
         t.stem
@@ -293,6 +324,11 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         or re.fullmatch(r"(?:19|20)\d\d", q[t.start : t.end])
     )
     projects = _projects_named(subject, register) if register is not None else ()
+    # German capitalises nouns and names: they say what the question is about; lower-case words (verbs,
+    # adverbs: "mitgemacht", "höchstens") how it is asked
+    lower = frozenset(
+        t.stem for t in tokenize(q) if t.start > 0 and q[t.start].islower() and t.stem in subject
+    ) - frozenset(t.stem for t in tokenize(q) if q[t.start].isupper())
     return Question(
         text=q,
         asked=asked,
@@ -306,6 +342,7 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         place_names=tuple(q[p.start : p.end] for p in places),
         programs=programs,
         projects=projects,
+        lowercase=lower,
     )
 
 
@@ -339,6 +376,12 @@ _ABBREV = frozenset(
 )
 
 
+def _ends_with_abbreviation(line: str) -> bool:
+    """ "… (14,6 Mio." goes on in the next line ("EUR Förderung …")."""
+    m = re.search(r"(\w+)\.$", line)
+    return m is not None and m.group(1).lower() in _ABBREV
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, bullet item, list line or table row of ``text``.
 
@@ -358,7 +401,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             "|" in prev
             or "|" in nxt
             or re.match(r"[•\-–*▪]", nxt)
-            or (re.search(r"(?:[.!?:;€%)\d]|EUR|Euro)$", prev) and re.match(r"[A-ZÄÖÜ„\"]", nxt))
+            or (
+                re.search(r"(?:[.!?:;€%)\d]|EUR|Euro)$", prev)
+                and re.match(r"[A-ZÄÖÜ„\"]", nxt)
+                and not _ends_with_abbreviation(prev)
+            )
         ):
             cuts.add(m.end())
     for m in re.finditer(r"\s[•▪]\s", text):
@@ -424,13 +471,31 @@ def _amount_kind(sentence: str, start: int, end: int) -> FactKind:
     return best[1] if best else FactKind.OTHER
 
 
+# A programme's budget ("stehen 45 Mio. Euro bereit") is what a funding question may mean, but is not what
+# one recipient got.
+BUDGET_FOR_FUNDING = 0.6
+
+
+def _stated_kind(sentence: str, start: int, amounts: Sequence[tuple[int, int]]) -> FactKind | None:
+    """The kind the words just before an amount state, back to the previous amount or clause: "Von den
+    Gesamtkosten über 1,2 Millionen Euro trägt das Programm 1,08 Millionen Euro" -> cost, then funding;
+    None when those words name neither or both."""
+    lo = max([b for _, b in amounts if b <= start] + [sentence.rfind(";", 0, start) + 1, 0])
+    words = sentence[lo:start].lower()
+    cost = any(w in words for w in _COST_WORDS)
+    funding = any(w in words for w in _FUNDING_WORDS)
+    if cost != funding:
+        return FactKind.COST if cost else FactKind.FUNDING
+    return None
+
+
 def _kind_agreement(wanted: FactKind | None, got: FactKind | None) -> float:
     if wanted is None or got is None:
         return 1.0
     if wanted == got:
         return 1.0
     if wanted is FactKind.FUNDING:
-        return {FactKind.BUDGET: 0.8, FactKind.OTHER: 0.6}.get(got, 0.0)
+        return {FactKind.BUDGET: BUDGET_FOR_FUNDING, FactKind.OTHER: 0.6}.get(got, 0.0)
     if wanted is FactKind.COST:
         return {FactKind.OTHER: 0.6}.get(got, 0.0)
     return 0.6
@@ -477,24 +542,90 @@ def _clean_value(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class DocumentText:
+    """The text of one document as far as its passages give it: passages are exact slices of the document
+    text (``char_start``/``char_end``), separated by whitespace the chunker dropped. A gap of two or more
+    characters was a paragraph break and is written as line breaks; a gap of one character (a sentence cut
+    inside a paragraph) as a space, so offsets stay exact; only that one whitespace character may differ."""
+
+    doc_id: str
+    text: str  # from offset 0 to the end of the last passage
+    passages: tuple[Passage, ...]
+
+    @classmethod
+    def of(cls, passages: Iterable[Passage]) -> DocumentText:
+        ordered = sorted(passages, key=lambda p: p.char_start)
+        parts: list[str] = []
+        end = 0
+        for p in ordered:
+            if p.char_start < end:  # overlapping passages: keep what is new
+                parts.append(p.text[end - p.char_start :])
+            else:
+                gap = p.char_start - end
+                parts.append(" " if gap == 1 else "\n" * gap)
+                parts.append(p.text)
+            end = max(end, p.char_end)
+        return cls(ordered[0].doc_id if ordered else "", "".join(parts), tuple(ordered))
+
+
+@dataclass(frozen=True)
 class _Sentence:
     doc_text_start: int  # offset of the sentence in the document text
     text: str
     context: str
     rank: int
     hit: Hit
+    refers_back: bool = False
+    heading: str = ""  # the document title and the passage's heading path
 
 
-def _sentences(hits: Sequence[Hit], limit: int) -> list[_Sentence]:
+_CONTEXT_BEFORE = 2  # sentences before the candidate's own that may name its subject ("Das Projekt …")
+# A German sentence that names its subject by reference to what came before: an anaphoric noun phrase
+# ("Das Vorhaben kostet …", "Die Gesamtkosten des Projekts …"), a pronominal adverb ("Davon trägt …",
+# "Dort entsteht …") or a personal / demonstrative pronoun ("Sie läuft bis …", "Dieses wird …").
+_REFERENCE_NOUNS = (
+    r"Projekts?|Vorhabens?|Programms?|Zentrums?|Studie|Vorstudie|Förderung|Maßnahme|Anlage|Technikums?|Büros?|"
+    r"Geländes?|Fläche|Bescheids?|Workshops?|Befragung|Verbunds?|Netzwerks?|Hubs?|Campus|Konzepts?|Standorts?|"
+    r"Baus?|Umbaus?|Neubaus?|Stadt|Kommune|Gemeinde|Kreis(?:es)?|Teams?|Bericht(?:s|es)?|Aufrufs?|Wettbewerbs?"
+)
+_REFERS_BACK = re.compile(
+    rf"^(?:[-•▪*]\s*)?(?:(?:[\wäöüß]+\s+){{0,4}}?(?:(?:das|die|der|des|dem|den|dieses|diese[rsmn]?|"
+    rf"ihre[rsmn]?|seine[rsmn]?)\s+(?:{_REFERENCE_NOUNS})\b(?!\s*(?-i:[„A-ZÄÖÜ])))|(?:Davon|Dafür|Dazu|Dort|Hier|Damit|Darin|Daran|"
+    rf"Dabei|Sie|Er|Es|Dies|Diese[rsmn]?|Insgesamt|Außerdem|Zudem)\b)",
+    re.IGNORECASE,
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Does ``sentence`` name its subject by reference to the sentences before it (within its first words)?"""
+    return bool(_REFERS_BACK.match(sentence.strip()))
+
+
+def _sentences(hits: Sequence[Hit], limit: int, documents: Mapping[str, DocumentText] | None = None) -> list[_Sentence]:
+    """The sentences of the best ``limit`` passages. With the ``documents`` (the text around each passage),
+    a sentence cut by a passage boundary is read whole, and the sentences before it in the document are
+    part of its context; without, only the passage's own text is used."""
     out = []
     for rank, hit in enumerate(hits[:limit]):
         p = hit.passage
-        spans = sentence_spans(p.text)
         head = " ".join((hit.doc.title or "", *p.heading_path))
+        doc = (documents or {}).get(p.doc_id)
+        if doc is not None and doc.text[p.char_start : p.char_end] == p.text:
+            src, base = doc.text, 0
+            lo, hi = max(0, p.char_start - 1500), min(len(src), p.char_end + 600)
+            spans = [(lo + a, lo + b) for a, b in sentence_spans(src[lo:hi])]
+            # the window's first and last units may be cut by the window itself
+            spans = [(a, b) for a, b in spans if (a > lo or lo == 0) and (b < hi or hi == len(src))]
+        else:
+            src, base = p.text, p.char_start
+            spans = [(base + a, base + b) for a, b in sentence_spans(src)]
         for i, (a, b) in enumerate(spans):
-            prev = p.text[spans[i - 1][0] : spans[i - 1][1]] if i > 0 else ""
-            nxt = p.text[spans[i + 1][0] : spans[i + 1][1]] if i + 1 < len(spans) else ""
-            out.append(_Sentence(p.char_start + a, p.text[a:b], f"{head} {prev} {nxt}", rank, hit))
+            if b <= p.char_start or a >= p.char_end:
+                continue  # not in the passage
+            before = " ".join(src[x - base : y - base] for x, y in spans[max(0, i - _CONTEXT_BEFORE) : i])
+            nxt = src[spans[i + 1][0] - base : spans[i + 1][1] - base] if i + 1 < len(spans) else ""
+            text = src[a - base : b - base]
+            out.append(_Sentence(a, text, f"{head} {before} {nxt}", rank, hit, refers_back(text), head))
     return out
 
 
@@ -513,7 +644,12 @@ def _citation(s: _Sentence) -> Citation:
 
 
 def candidates(
-    question: Question, hits: Sequence[Hit], gazetteer: Gazetteer, register: Register | None = None, limit: int = 10
+    question: Question,
+    hits: Sequence[Hit],
+    gazetteer: Gazetteer,
+    register: Register | None = None,
+    limit: int = 10,
+    documents: Mapping[str, DocumentText] | None = None,
 ) -> list[Candidate]:
     """Every value of the asked type in the sentences of the best ``limit`` passages."""
     asked = question.asked
@@ -522,12 +658,21 @@ def candidates(
     kinds = _fact_kinds(register, hits[:limit]) if asked is Asked.AMOUNT else {}
     out: list[Candidate] = []
     place_ok_by_passage: dict[str, bool] = {}
-    for s in _sentences(hits, limit):
+    for s in _sentences(hits, limit, documents):
         cite = _citation(s)
         pid = s.hit.passage.passage_id
         if pid not in place_ok_by_passage:
             place_ok_by_passage[pid] = _about_places(question, s.hit, gazetteer)
         place_ok = place_ok_by_passage[pid]
+        # a sentence that names no place is about the place of its section ("4.3 Hamm")
+        section = s.hit.passage.heading_path[-1] if s.hit.passage.heading_path else ""
+        conflict = (
+            _names_other_towns(question, s.text, gazetteer)
+            or (not gazetteer.find_places(s.text) and _names_other_towns(question, section, gazetteer))
+            or _names_other_programs(question, s.text, s.heading, gazetteer)
+            or _names_other_years(question, s.text)
+        )
+        value_spans = _value_spans(asked, s.text, gazetteer)
 
         def add(
             value: float | int | str,
@@ -536,8 +681,11 @@ def candidates(
             s: _Sentence = s,
             cite: Citation = cite,
             place_ok: bool = place_ok,
+            conflict: bool = conflict,
+            spans: list[tuple[int, int]] = value_spans,
             **kw: Any,
         ) -> None:
+            near = _near(s.text, a, b, spans)
             out.append(
                 Candidate(
                     asked,
@@ -550,6 +698,10 @@ def candidates(
                     passage_id=s.hit.passage.passage_id,
                     context=s.context,
                     place_ok=place_ok,
+                    refers_back=s.refers_back,
+                    place_conflict=conflict or _names_other_towns(question, near, gazetteer),
+                    heading=s.heading,
+                    near=near,
                     **kw,
                 )
             )
@@ -558,8 +710,10 @@ def candidates(
             for am in find_amounts(s.text):
                 if am.low != am.high:
                     continue  # a range is no single answer
-                fk = kinds.get((s.hit.doc.doc_id, s.doc_text_start + am.start)) or _amount_kind(
-                    s.text, am.start, am.end
+                fk = (
+                    _stated_kind(s.text, am.start, value_spans)
+                    or kinds.get((s.hit.doc.doc_id, s.doc_text_start + am.start))
+                    or _amount_kind(s.text, am.start, am.end)
                 )
                 add(am.low, am.start, am.end, fact_kind=fk, cue=_kind_agreement(question.kind, fk))
         elif asked is Asked.DATE:
@@ -567,6 +721,9 @@ def candidates(
             spans = [(a, b) for a, b, _ in found]
             for a, b, iso in found:
                 add(iso, a, b, cue=_period_cue(question, s.text, a, found))
+            for a, b, iso in day_without_year(s.text, s.hit.doc.date):
+                if not any(x <= a < y for x, y in spans):
+                    add(iso, a, b, cue=0.9 * _period_cue(question, s.text, a, found))
             for m in re.finditer(
                 r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
             ):
@@ -616,15 +773,19 @@ def candidates(
                 after = s.text[m.end() : m.end() + 40]
                 if not (titled or _SPEECH_BEFORE.search(before) or _ROLE_AFTER.match(after)):
                     continue
-                add(name, m.start("name"), m.end("name"))
+                add(name, m.start("name"), m.end("name"), cue=_role_agreement(question.text, s.text))
         elif asked is Asked.ORGANISATION:
             named = {fold(n) for n in question.place_names}
             seen: set[tuple[int, int]] = set()
             for org in gazetteer.find_organisations(s.text):
                 okind = gazetteer.organisations[org.name].kind
                 cue = 1.0
-                if question.org_class and _ORG_CLASSES.get(question.org_class):
-                    cue = 1.0 if okind in _ORG_CLASSES[question.org_class] else 0.5
+                if question.org_class and (classes := _ORG_CLASSES.get(question.org_class)) is not None:
+                    named_as = _class_named(question.org_class, org.name) or _class_named(
+                        question.org_class, s.text[org.start : org.end]
+                    )
+                    if classes or question.org_class in ("arbeitsagentur",):
+                        cue = 1.0 if okind in classes or named_as else 0.5
                 if fold(org.name) in fold(question.text) or fold(s.text[org.start : org.end]) in fold(question.text):
                     continue
                 seen.add((org.start, org.end))
@@ -642,22 +803,31 @@ def candidates(
             qfold = fold(question.text)
             used: list[tuple[int, int]] = []
             for m in _PLACE_COMPOUND.finditer(s.text):
-                if gazetteer.find_places(m.group(1)) and fold(m.group(0)) not in qfold:
+                if (town := gazetteer.find_places(m.group(1))) and fold(m.group(0)) not in qfold:
                     used.append((m.start(), m.end()))
-                    add(m.group(0), m.start(), m.end())
+                    add(m.group(0), m.start(), m.end(), cue=_inside(question, town[0].ags, gazetteer))
             for m in _DISTRICT.finditer(s.text):
                 if fold(m.group(1)) not in qfold:
                     add(m.group(1), m.start(1), m.end(1))
+            quoted = [(m.start(), m.end()) for m in re.finditer(r"„[^“”\"]{1,80}[“”\"]", s.text)]
             for pm in gazetteer.find_places(s.text):
-                if any(a <= pm.start < b for a, b in used):
-                    continue
+                if any(a <= pm.start < b for a, b in used + quoted):
+                    continue  # in a compound already read, or part of a quoted name („EcoTecHub Bergkamen“)
                 surface = s.text[pm.start : pm.end]
                 if pm.ags in question.place_keys or fold(surface) in qfold:
                     continue
                 if gazetteer.places[pm.ags].kind not in ("gemeinde", "kreisfreie_stadt"):
                     continue
-                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=0.7)
+                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=0.7 * _inside(question, pm.ags, gazetteer))
     return out
+
+
+def _inside(question: Question, ags: str, gazetteer: Gazetteer) -> float:
+    """1 when the place lies in the places the question names (or it names none); 0.3 otherwise: "Wo im
+    Kreis Unna …" is not answered by Marl."""
+    if not question.place_keys or set(question.place_keys) & set(gazetteer.expand_up(ags)):
+        return 1.0
+    return 0.3
 
 
 def _about_places(question: Question, hit: Hit, gazetteer: Gazetteer) -> bool:
@@ -670,17 +840,200 @@ def _about_places(question: Question, hit: Hit, gazetteer: Gazetteer) -> bool:
     return all(k in keys for k in question.place_keys)
 
 
+_PROGRAMME_WORD = re.compile(r"\b[A-ZÄÖÜ][\wäöüß-]*[Pp]rogramm(?:s|es)?\b")
+_GENERIC_PROGRAMMES = frozenset({"förderprogramm", "programm", "landesprogramm", "bundesprogramm", "eu-programm"})
+
+
+def _programmes(text: str, gazetteer: Gazetteer) -> set[str]:
+    """Programmes named in ``text``: the gazetteer's by canonical name, other "…programm" words folded."""
+    found = {m.name for m in gazetteer.find_programs(text)}
+    spans = [(m.start, m.end) for m in gazetteer.find_programs(text)]
+    for m in _PROGRAMME_WORD.finditer(text):
+        word = m.group(0).lower().rstrip("s") if m.group(0).endswith("ms") else m.group(0).lower()
+        if word.rstrip("e") in _GENERIC_PROGRAMMES or word in _GENERIC_PROGRAMMES:
+            continue
+        if not any(a <= m.start() < b for a, b in spans):
+            found.add(fold(m.group(0)))
+    return found
+
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate("januar februar märz april mai juni juli august september oktober november dezember".split())
+}
+_DAY_MONTH = re.compile(r"(?<![\d.])(\d{1,2})\.\s*(" + "|".join(_MONTHS) + r")\b(?!\s*(?:19|20)\d\d)", re.IGNORECASE)
+
+
+def day_without_year(sentence: str, doc_date: str | None) -> list[tuple[int, int, str]]:
+    """Days written without their year ("am 20. März", "vom 13. Mai bis 28. Juni 2024"), completed by the
+    next year the sentence names after them, else by the year of the document's date; else left out."""
+    out = []
+    for m in _DAY_MONTH.finditer(sentence):
+        later = re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)", sentence[m.end() :])
+        year = later.group(1) if later else (doc_date[:4] if doc_date and re.match(r"\d{4}", doc_date) else None)
+        if year is None:
+            continue
+        try:
+            iso = date(int(year), _MONTHS[m.group(2).lower()], int(m.group(1))).isoformat()
+        except ValueError:
+            continue
+        out.append((m.start(), m.end(), iso))
+    return out
+
+
+def _names_other_programs(question: Question, sentence: str, heading: str, gazetteer: Gazetteer) -> bool:
+    """The question names a programme, the sentence (or, when it names none, its title and headings) names
+    others but not it: "aus dem Regionalen Wirtschaftsförderungsprogramm" does not answer "aus dem
+    5-StandorteProgramm", a table in a report on the 5-StandorteProgramm does not answer a STARK question."""
+    if not question.programs:
+        return False
+    named = _programmes(sentence, gazetteer) or _programmes(heading, gazetteer)
+    return bool(named) and not named & set(question.programs)
+
+
+_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?![\d.,]?\d)")
+
+
+def _names_other_years(question: Question, sentence: str) -> bool:
+    """The question pins a year ("Ende 2022"), the sentence is dated by other years only ("Für 2023 …")."""
+    if question.asked is Asked.DATE:
+        return False
+    months = "Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+    # "laut Lenkungskreis vom September 2023" dates a source, not the value
+    wanted = {
+        m.group(0)
+        for m in _YEAR.finditer(question.text)
+        if not re.search(rf"(?:{months})\s*$", question.text[: m.start()])
+    }
+    if not wanted:
+        return False
+    named = set(_YEAR.findall(sentence))
+    return bool(named) and not named & wanted
+
+
+_NEAR_CHARS = 60
+
+
+def _value_spans(asked: Asked, sentence: str, gazetteer: Gazetteer) -> list[tuple[int, int]]:
+    """Where the sentence states values of the asked type (amounts, dates, numbers, names)."""
+    if asked is Asked.ORGANISATION:
+        found = [(m.start, m.end) for m in gazetteer.find_organisations(sentence)]
+        return found + [(m.start(), m.end()) for m in _ORG_PATTERN.finditer(sentence)]
+    if asked is Asked.PERSON:
+        return [(m.start("name"), m.end("name")) for m in _PERSON.finditer(sentence)]
+    if asked is Asked.PLACE:
+        return [(m.start, m.end) for m in gazetteer.find_places(sentence)]
+    if asked is Asked.AMOUNT:
+        return [(a.start, a.end) for a in find_amounts(sentence)]
+    if asked is Asked.DATE:
+        return [(a, b) for a, b, _ in find_dates(sentence)]
+    if asked is Asked.COUNT:
+        return [(m.start(), m.end()) for m in re.finditer(r"\d+(?:\.\d{3})*", sentence)]
+    return []
+
+
+# Two values joined into one range ("vom 1. Dezember 2023 bis zum 31. Dezember 2024") share their words.
+_RANGE_LINK = re.compile(r"\s*(?:bis(?: zum| zur| Ende| einschließlich)?|–|-|und)\s*")
+
+
+def _near(sentence: str, start: int, end: int, others: Sequence[tuple[int, int]]) -> str:
+    """The words around ``sentence[start:end]`` that belong to this value: up to ``_NEAR_CHARS`` each side,
+    not past another value of the same type ("beauftragt im Dezember 2022, Ergebnisse seit Juni 2023")."""
+    lo, hi = max(0, start - _NEAR_CHARS), min(len(sentence), end + _NEAR_CHARS)
+    # a clause ends at ";" or ", " (not a decimal comma); a value in brackets belongs to the words just
+    # before the bracket
+    lo = max(lo, sentence.rfind(";", 0, start) + 1, sentence.rfind(", ", 0, start) + 1)
+    for stop in (";", ", "):
+        if (at := sentence.find(stop, end)) >= 0:
+            hi = min(hi, at)
+    opened, closed = sentence.rfind("(", 0, start), sentence.rfind(")", 0, start)
+    if opened > closed:
+        lo = max(lo, sentence.rfind(",", 0, opened) + 1, opened - 40)
+        if (close := sentence.find(")", end)) >= 0:
+            hi = min(hi, close)
+    for a, b in others:
+        if b <= start and not _RANGE_LINK.fullmatch(sentence[b:start]):
+            lo = max(lo, b)
+        elif a >= end and not _RANGE_LINK.fullmatch(sentence[end:a]):
+            hi = min(hi, a)
+    if lo >= hi:
+        return ""
+    return sentence[lo:start] + " " + sentence[end:hi]
+
+
+_AREA = re.compile(r"\b(?:in der Region|in der gesamten Region|landesweit|bundesweit|europaweit)\b", re.IGNORECASE)
+
+
+def _names_other_towns(question: Question, sentence: str, gazetteer: Gazetteer) -> bool:
+    """The sentence names towns or Kreise and none of them is, or lies in, a place the question names:
+    "Der Förderbescheid für Lünen-Lippholthausen …" does not answer a question about Werne, "Kreis Unna mit
+    rund 395.000 Einwohnern" not one about Selm."""
+    if not question.place_keys:
+        return False
+    wanted = set(question.place_keys)
+    towns = [m.ags for m in gazetteer.find_places(sentence)]
+    if not towns:
+        # a value "in der Region" or "landesweit" is not the value of the town the question names
+        return bool(_AREA.search(sentence)) and any(
+            gazetteer.places[k].kind in ("gemeinde", "kreisfreie_stadt") for k in wanted if k in gazetteer.places
+        )
+    # a town in a wanted place is about it; a Kreis around a wanted town is not (its value is the Kreis's)
+    return not any(wanted & set(gazetteer.expand_up(t)) for t in towns)
+
+
+# A start or an end stated by the verb after the date, within a few words ("wurde 2018 … gegründet").
+_STARTED_AFTER = re.compile(
+    r"^[^;,.]{0,60}?\b(?:gegründet|ins leben gerufen|gestartet|eingerichtet|eröffnet|begonnen|aufgenommen|"
+    r"in betrieb genommen|gestartet)\b"
+)
+_ENDED_AFTER = re.compile(r"^[^;,.]{0,60}?\b(?:beendet|abgeschlossen|ausgelaufen|eingestellt|stillgelegt)\b")
+
+
+PERIOD_MISS = 0.5  # a date not stated as the end (start) a question asks for
+
+
 def _period_cue(question: Question, sentence: str, start: int, found: Sequence[tuple[int, int, str]]) -> float:
     """ "bis wann" wants the end of a period ("bis zum 31. Dezember 2024"), "seit wann" its start."""
     before = sentence[max(0, start - 14) : start].lower()
+    after = sentence[start:].lower()
+    after = after[after.find(" ") + 1 :] if " " in after else ""
     if question.period_end:
         if re.search(r"(?:bis|–|-|endet|ende)\s*(?:zum|am|ende)?\s*$", before):
             return 1.0
-        return 0.6
-    if question.period_start:
-        if re.search(r"(?:seit|ab|start|beginn|begann|vom|von)\s*(?:dem|am|der|im)?\s*$", before):
+        if _ENDED_AFTER.match(after):
             return 1.0
-        return 0.6
+        return PERIOD_MISS
+    if question.period_start:
+        if re.search(r"(?:seit|ab|start|beginn|begann)\s*(?:dem|am|der|im)?\s*$", before):
+            return 1.0
+        if _STARTED_AFTER.match(after):
+            return 1.0  # "wurde 2018 von der Landesregierung ins Leben gerufen"
+        if re.search(r"(?:vom|von)\s*(?:dem|am|der|im)?\s*$", before) and re.search(r"\bbis\b", sentence[start:]):
+            return 1.0  # "vom 13. Mai bis 28. Juni 2024"; "vom Dezember 2021" alone dates a report
+        return PERIOD_MISS
+    return 1.0
+
+
+# The role a "wer" question asks for, and the stems a sentence uses to state it.
+_ROLES = (
+    (r"bürgermeister", ("bürgermeister",)),
+    (r"leite|leiter|leitung", ("leit",)),
+    (r"geschäftsführ|geschäfte", ("geschäftsführ", "geschäfte")),
+    (r"koordin", ("koordin",)),
+    (r"ansprechpart|kontakt|zuständig", ("ansprechpart", "kontakt", "zuständig")),
+    (r"sprecher", ("sprecher",)),
+    (r"vorsitz", ("vorsitz",)),
+)
+
+
+def _role_agreement(question: str, sentence: str) -> float:
+    """1 when the question names no role or the sentence states it ("Wer leitet …" / "… leitet das Büro");
+    0.5 when the sentence names a person without that role ("Stadt Lünen: Petra Wolsing (Stadtentwicklung)"
+    for "Wer ist Bürgermeister von Lünen?")."""
+    q, low = question.lower(), sentence.lower()
+    for asked, stated in _ROLES:
+        if re.search(asked, q):
+            return 1.0 if any(w in low for w in stated) else 0.5
     return 1.0
 
 
@@ -719,14 +1072,17 @@ def _fact_kinds(register: Register | None, hits: Sequence[Hit]) -> dict[tuple[st
 # --------------------------------------------------------------------------- scoring
 
 
-def _weights(subject: Iterable[str], texts: Sequence[str]) -> dict[str, float]:
-    """Rarer subject words weigh more: log(1 + n / (1 + df)) over the retrieved passages."""
+def _weights(
+    subject: Iterable[str], texts: Sequence[str], lowercase: frozenset[str] = frozenset(), lower_weight: float = 1.0
+) -> dict[str, float]:
+    """Rarer subject words weigh more: log(1 + n / (1 + df)) over the retrieved passages; words the question
+    writes in lower case (verbs, adverbs) by ``lower_weight``."""
     stemmed = [set(_stems(t)) for t in texts]
     n = max(len(texts), 1)
     out = {}
     for w in subject:
         df = sum(1 for st in stemmed if any(_stem_match(w, s) for s in st))
-        out[w] = math.log(1 + n / (1 + df)) + 0.2
+        out[w] = (math.log(1 + n / (1 + df)) + 0.2) * (lower_weight if w in lowercase else 1.0)
     return out
 
 
@@ -739,9 +1095,29 @@ def _match_strength(word: str, stems: set[str]) -> float:
     for s in stems:
         if len(word) >= 5 and len(s) > len(word) and (s.startswith(word) or s.endswith(word)):
             return 1.0
+        if len(word) >= 6 and word in s:  # the middle of a compound: "betrieb" in "inbetriebnahme"
+            best = max(best, 0.75)
+        if _derived(word, s) or _variant(word, s):  # "koordiniert" / "koordination"
+            best = max(best, 0.75)
         if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
-            best = 0.5
+            best = max(best, 0.5)
     return best
+
+
+def _variant(a: str, b: str) -> bool:
+    """Two forms of one compound: the same head of at least 8 letters and the same first 4 letters
+    ("infoveranstaltung" / "informationsveranstaltung")."""
+    head = 0
+    while head < min(len(a), len(b)) and a[-1 - head] == b[-1 - head]:
+        head += 1
+    return a != b and head >= 8 and a[:4] == b[:4] and len(a) > head and len(b) > head
+
+
+def _derived(a: str, b: str) -> bool:
+    """Two forms of one word: a shared start of at least 7 letters and short, different endings
+    ("koordiniert" / "koordination"); not two compounds that share their first part."""
+    n = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return n >= 7 and a != b and len(a) - n <= 5 and len(b) - n <= 5
 
 
 def _coverage(weights: dict[str, float], text: str) -> dict[str, float]:
@@ -756,8 +1132,9 @@ def score(
     if not found:
         return []
     texts = [h.passage.text for h in hits[: options.passages]]
-    weights = _weights(question.subject, texts)
+    weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
+    keys = _key_compounds(question)
     prelim = []
     for c in found:
         in_sentence = _coverage(weights, c.citation.quote)
@@ -765,19 +1142,89 @@ def score(
         overlap = sum(weights[w] * m for w, m in in_sentence.items()) / total
         context = sum(weights[w] * max(m - in_sentence.get(w, 0.0), 0.0) for w, m in in_context.items()) / total
         rank = 1.0 / (1.0 + c.rank / 3.0)
-        base = options.w_overlap * overlap + options.w_context * context + options.w_rank * rank
+        w_context = options.w_reference if c.refers_back else options.w_context
+        local = sum(weights[w] * m for w, m in _coverage(weights, c.near).items()) / total if c.near else 0.0
+        base = options.w_overlap * overlap + w_context * context + options.w_rank * rank + options.w_local * local
         factor = c.cue * (1.0 if c.place_ok else options.place_penalty)
+        if c.place_conflict:
+            factor *= options.conflict_penalty
+        where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
+        if keys and not all(_match_strength(k, set(_stems(where))) >= 0.75 for k in keys):
+            factor *= options.missing_penalty
         prelim.append((c, base * factor, overlap))
-    docs: dict[str, set[str]] = defaultdict(set)
-    for c, _, overlap in prelim:
-        if overlap >= 0.3 and c.cue > 0:
-            docs[_key(c.value)].add(c.citation.doc_id)
+    # the same value stated for the same subject in other documents supports it: the best score it has
+    # in each other document (at most two) adds, weighted
+    by_doc: dict[str, dict[str, float]] = defaultdict(dict)
+    for c, sc, _ in prelim:
+        per_doc = by_doc[_key(c.value)]
+        per_doc[c.citation.doc_id] = max(per_doc.get(c.citation.doc_id, 0.0), sc)
     out = []
-    for c, s, overlap in prelim:
-        n = len(docs.get(_key(c.value), ()))
-        out.append(Scored(c, s + options.w_agree * min(max(n - 1, 0), 2), overlap, n))
+    for c, sc, overlap in prelim:
+        others = sorted((v for d, v in by_doc[_key(c.value)].items() if d != c.citation.doc_id), reverse=True)[:2]
+        out.append(Scored(c, sc + options.w_agree * sum(others), overlap, 1 + len(others)))
     out.sort(key=lambda x: (-x.score, x.candidate.rank, x.candidate.value_start))
     return out
+
+
+# Nouns that say what kind of value is asked, not what it is about.
+_GENERIC_NOUNS = frozenset(
+    "förderung fördergeld fördermittel fördersumme gesamtkosten zuschuss zuwendung investition investitionen "
+    "finanzierung bundesgeld landesgeld planungsgeld eigenanteil förderquote bewilligung unternehmen "
+    "teilnehmende teilnehmer beschäftigte arbeitsplätze einwohner insgesamt".split()
+)
+
+
+def _key_compounds(question: Question) -> tuple[str, ...]:
+    """The long compound nouns of the question ("Wasserstofftankstelle", "Recyclingtechnikum"): the
+    words that name its subject most precisely; an answer's sentence or context must name each of them
+    (or a compound ending in it), not only its last part: a "Workshop" is not the "Validierungsworkshop"
+    (stems; places and programs excluded)."""
+    named = {fold(n) for n in (*question.place_names, *question.programs)}
+    out = []
+    for m in re.finditer(r"(?<![\w-])[A-ZÄÖÜ][a-zäöüß]{8,}(?![\w-])", question.text):
+        if fold(m.group(0)) in named or any(fold(m.group(0)) in n for n in named):
+            continue
+        if m.group(0).lower() in _GENERIC_NOUNS or (question.count_noun and question.count_noun in fold(m.group(0))):
+            continue
+        out.extend(_stems(m.group(0)))
+    return tuple(dict.fromkeys(out))
+
+
+def pick(ranked: Sequence[Scored], margin: float) -> tuple[Scored, float]:
+    """The best candidate of ``ranked`` (best first) and its lead over the best candidate with another value,
+    as a share of its score (1 = no rival scores anything).
+
+    A date at a finer precision that agrees with the best ("20. März 2024" for "März 2024") and scores
+    within ``margin`` is the more precise statement of the same fact and is picked instead; values that
+    agree that way are no rivals."""
+    best = ranked[0]
+    finer = [
+        r for r in ranked[1:] if _refines(r.candidate.value, best.candidate.value) and best.score - r.score < margin
+    ]
+    if finer:
+        best = max(finer, key=lambda r: (len(str(r.candidate.value)), r.score))
+    rival = next(
+        (r for r in ranked if r is not best and not _compatible(r.candidate.value, best.candidate.value)), None
+    )
+    if rival is None:
+        return best, math.inf
+    return best, (best.score - rival.score) / best.score if best.score > 0 else 0.0
+
+
+def _refines(finer: float | int | str, coarser: float | int | str) -> bool:
+    """ "2024-03-20" refines "2024-03" and "2024" (ISO dates of the same day, month or year)."""
+    return (
+        isinstance(finer, str)
+        and isinstance(coarser, str)
+        and bool(re.fullmatch(r"\d{4}(?:-\d\d){0,2}", finer))
+        and len(finer) > len(coarser)
+        and finer.startswith(coarser + "-")
+    )
+
+
+def _compatible(a: float | int | str, b: float | int | str) -> bool:
+    """The same value, or two dates of which one refines the other: no rivals."""
+    return _key(a) == _key(b) or _refines(a, b) or _refines(b, a)
 
 
 def _key(value: float | int | str) -> str:
@@ -792,15 +1239,16 @@ def answer(
     gazetteer: Gazetteer,
     register: Register | None = None,
     options: AnswerOptions = AnswerOptions(),
+    documents: Mapping[str, DocumentText] | None = None,
 ) -> AnswerResult:
-    """The best candidate when it is good enough and no other value comes close; else no answer."""
-    found = candidates(question, hits, gazetteer, register, options.passages)
+    """The best candidate when it is good enough and no other value comes close; else no answer.
+    ``documents`` (by doc id) give the text around the passages: whole sentences and their context."""
+    found = candidates(question, hits, gazetteer, register, options.passages, documents)
     ranked = score(question, found, hits, options)
     if not ranked:
         return AnswerResult(question, None, ())
-    best = ranked[0]
-    rival = next((r for r in ranked[1:] if _key(r.candidate.value) != _key(best.candidate.value)), None)
-    if best.score < options.threshold or (rival is not None and best.score - rival.score < options.margin):
+    best, gap = pick(ranked, options.margin)
+    if best.score < options.threshold or gap < options.margin:
         return AnswerResult(question, None, tuple(ranked))
     c = best.candidate
     return AnswerResult(
@@ -808,6 +1256,14 @@ def answer(
         Answer(c.text, c.asked, c.value, c.citation, best.score, c.value_start, c.value_end, c.fact_kind, c.passage_id),
         tuple(ranked),
     )
+
+
+def read_documents(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
+    """The text around ``hits``: every passage of their documents, by doc id (one read per document)."""
+    return {
+        doc_id: DocumentText.of(p for p, _ in store.passages_of(doc_id))
+        for doc_id in dict.fromkeys(h.doc.doc_id for h in hits)
+    }
 
 
 def ask(
@@ -821,4 +1277,5 @@ def ask(
     request = request or SearchRequest(query=question, k=max(10, options.passages))
     result = searcher.search(request)
     parsed = understand_question(question, searcher.gazetteer, register)
-    return answer(parsed, result.hits, searcher.gazetteer, register, options), result
+    documents = read_documents(searcher.store, result.hits[: options.passages])
+    return answer(parsed, result.hits, searcher.gazetteer, register, options, documents), result

@@ -12,8 +12,11 @@ from ingest.enrich import annotate
 from search.answer import (
     AnswerOptions,
     Asked,
+    DocumentText,
     answer,
     candidates,
+    day_without_year,
+    refers_back,
     score,
     sentence_spans,
     understand_question,
@@ -33,6 +36,7 @@ def gazetteer() -> Gazetteer:
         ("Was kostet der Umbau zur Schwammstadt?", Asked.AMOUNT),
         ("Wie teuer ist die Vorbereitungsphase?", Asked.AMOUNT),
         ("Fördersumme für das Recyclingtechnikum in Marl?", Asked.AMOUNT),
+        ("Was hat der Grünzug zwischen Villigst und Ergste gekostet?", Asked.AMOUNT),
         ("Wann wurde der Förderbescheid übergeben?", Asked.DATE),
         ("Seit wann läuft der Qualifizierungsverbund?", Asked.DATE),
         ("Bis wann läuft die Vorstudie?", Asked.DATE),
@@ -181,4 +185,194 @@ def test_agreement_across_documents_raises_the_score(gazetteer: Gazetteer) -> No
     s_agree = next(s for s in score(q, candidates(q, agree, gazetteer), agree) if s.candidate.rank == 0)
     s_differ = next(s for s in score(q, candidates(q, differ, gazetteer), differ) if s.candidate.rank == 0)
     assert (s_agree.documents, s_differ.documents) == (2, 1)
-    assert s_agree.score == pytest.approx(s_differ.score + AnswerOptions().w_agree)
+    # the agreeing document's own score (without support), weighted, is added
+    alone = {
+        s.candidate.rank: s.score for s in score(q, candidates(q, agree, gazetteer), agree, AnswerOptions(w_agree=0))
+    }
+    assert s_agree.score == pytest.approx(alone[0] + AnswerOptions().w_agree * alone[1])
+    assert s_differ.score == pytest.approx(alone[0])
+
+
+def passage(doc: str, ordinal: int, text: str, start: int, heading: tuple[str, ...] = ()) -> Passage:
+    return Passage(
+        passage_id=f"{doc}-{ordinal:04d}",
+        doc_id=doc,
+        ordinal=ordinal,
+        text=text,
+        char_start=start,
+        char_end=start + len(text),
+        heading_path=heading,
+        annotations=annotate(text, load_gazetteer()),
+    )
+
+
+def test_a_sentence_cut_by_the_chunker_is_read_whole_with_exact_offsets(gazetteer: Gazetteer) -> None:
+    # document text: "Hamm hat vier Projekte. Weitere 19,8 Mio.␣Euro fließen in die Erschließung von Uentrop-Ost."
+    first = passage("d", 0, "Hamm hat vier Projekte. Weitere 19,8 Mio.", 0)
+    second = passage("d", 1, "Euro fließen in die Erschließung von Uentrop-Ost.", 42)
+    doc = DocumentText.of([second, first])
+    assert doc.text == "Hamm hat vier Projekte. Weitere 19,8 Mio. Euro fließen in die Erschließung von Uentrop-Ost."
+    info = DocInfo(doc_id="d", source="d.pdf", title="Bericht", doc_type=DocType.OTHER, date=None, language="de")
+    q = understand_question("Wie viel Geld geht in die Erschließung von Uentrop-Ost?", gazetteer)
+    a = answer(q, [Hit(second, info, 1.0)], gazetteer, documents={"d": doc}).answer
+    assert a is not None and a.value == 19_800_000
+    assert a.citation.quote == "Weitere 19,8 Mio. Euro fließen in die Erschließung von Uentrop-Ost."
+    assert (a.citation.char_start, a.citation.char_end) == (24, 24 + len(a.citation.quote))
+    assert doc.text[a.value_start : a.value_end] == "19,8 Mio. Euro"
+    # without the document text the cut sentence has no amount in it
+    assert answer(q, [Hit(second, info, 1.0)], gazetteer).answer is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "back"),
+    [
+        ("Das Vorhaben kostet rund 2,1 Millionen Euro.", True),
+        ("Das Gesamtvolumen des Vorhabens liegt bei 38,5 Mio. EUR.", True),
+        ("Davon übernimmt das Land 80 Prozent.", True),
+        ("Dort sollen jährlich bis zu 250 Fachkräfte geschult werden.", True),
+        ("Die Stadt Marl hat einen Zuwendungsbescheid erhalten.", False),
+        ("Der Kreis Unna hat vier Kraftwerksstandorte.", False),
+    ],
+)
+def test_a_sentence_that_refers_back(sentence: str, back: bool) -> None:
+    assert refers_back(sentence) is back
+
+
+def test_the_subject_of_a_sentence_that_refers_back_comes_from_the_sentence_before(gazetteer: Gazetteer) -> None:
+    text = "Die Schwammstadt Kamen-Mitte entsiegelt Schulhöfe und Plätze. Das Vorhaben kostet rund 2,1 Millionen Euro."
+    q = understand_question("Was kostet die Schwammstadt in Kamen insgesamt?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == 2_100_000 and a.citation.quote.startswith("Das Vorhaben kostet")
+
+
+def test_the_value_next_to_the_subject_wins_in_a_sentence_with_two(gazetteer: Gazetteer) -> None:
+    text = "Weitere 19,8 Mio. Euro fließen in die Erschließung von Uentrop-Ost; zwei kleinere Vorhaben umfassen 6,8 Mio. Euro."
+    q = understand_question("Wie viel Geld geht in die Erschließung von Uentrop-Ost?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == 19_800_000
+    text = "Die Studie wurde im Dezember 2022 beauftragt, Ergebnisse liegen seit Juni 2023 vor."
+    q = understand_question("Wann wurde die Studie beauftragt?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2022-12"
+
+
+def test_bracketed_values_belong_to_the_words_before_the_bracket(gazetteer: Gazetteer) -> None:
+    text = (
+        "Bedarfsanalyse: Stakeholder-Workshop (am 20.03.2024 mit 22 Unternehmen), Online-Befragung bis zum 28.06.2024."
+    )
+    q = understand_question("Bis wann lief die Online-Befragung?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2024-06-28"
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        # another town in the sentence
+        (
+            "Was kostet die Radverbindung zwischen Werne und Bergkamen insgesamt?",
+            "Der Förderbescheid für Lünen wurde übergeben; die Gesamtkosten liegen bei rund 3,9 Mio. Euro.",
+        ),
+        # a Kreis is not a town in it
+        ("Wie viele Einwohner hat Selm?", "Der Kreis Unna hat rund 395.000 Einwohner."),
+        # another programme
+        (
+            "Wie viel Geld erhält Voerde aus dem 5-StandorteProgramm?",
+            "Für Voerde wurden 1,4 Mio. Euro aus dem Regionalen Wirtschaftsförderungsprogramm bewilligt.",
+        ),
+        # another year
+        (
+            "Wie viele öffentliche Ladepunkte gab es Ende 2022 in Dortmund?",
+            "Für 2023 erwarten wir 3.500 öffentliche Ladepunkte in Dortmund.",
+        ),
+        # a long compound the question names is missing
+        ("Was kostet die Wasserstofftankstelle in Hamm?", "Das Wasserstoffzentrum in Hamm kostet 38,5 Mio. Euro."),
+        # the role the question asks for is missing
+        ("Wer ist Bürgermeister von Lünen?", "Ansprechpartnerin der Stadt Lünen: Petra Wolsing (Stadtentwicklung)"),
+    ],
+)
+def test_no_answer_from_a_sentence_about_something_else(question: str, text: str, gazetteer: Gazetteer) -> None:
+    q = understand_question(question, gazetteer)
+    assert answer(q, [hit(text)], gazetteer).answer is None
+
+
+def test_a_value_for_the_region_counts_less_for_a_town(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viele öffentliche Ladepunkte gibt es in Bottrop?", gazetteer)
+    region = answer(q, [hit("In der Region gibt es 3.500 öffentliche Ladepunkte.")], gazetteer).ranked[0]
+    town = answer(q, [hit("In Bottrop gibt es 3.500 öffentliche Ladepunkte.")], gazetteer).ranked[0]
+    assert region.candidate.place_conflict and not town.candidate.place_conflict
+    assert region.score < town.score * AnswerOptions().conflict_penalty + 1e-9
+
+
+def test_a_sentence_without_place_is_about_the_place_of_its_section(gazetteer: Gazetteer) -> None:
+    text = "Zwei kleinere Vorhaben wurden bewilligt."
+    info = DocInfo(doc_id="d", source="d.pdf", title="Bericht", doc_type=DocType.OTHER, date=None, language="de")
+    q = understand_question("Wie viele Vorhaben wurden im Kreis Unna bewilligt?", gazetteer)
+    in_hamm = Hit(passage("d", 0, text, 0, ("4.3 Hamm",)), info, 1.0)
+    assert answer(q, [in_hamm], gazetteer).answer is None
+    in_unna = Hit(passage("d", 0, text, 0, ("4.5 Kreis Unna",)), info, 1.0)
+    a = answer(q, [in_unna], gazetteer).answer
+    assert a is not None and a.value == 2
+
+
+def test_a_finer_date_of_the_same_fact_is_no_rival_and_is_preferred(gazetteer: Gazetteer) -> None:
+    hits = [
+        hit("Beim Stakeholder-Workshop im März 2024 haben 22 Unternehmen mitgemacht.", 0, "a"),
+        hit("Der Stakeholder-Workshop fand am 20. März 2024 in Bergkamen statt.", 1, "b"),
+    ]
+    q = understand_question("Wann fand der Stakeholder-Workshop statt?", gazetteer)
+    a = answer(q, hits, gazetteer).answer
+    assert a is not None and a.value == "2024-03-20"
+
+
+def test_a_day_without_year_takes_the_next_year_of_its_sentence_or_the_document_date() -> None:
+    text = "Online-Befragung vom 13. Mai bis 28. Juni 2024"
+    assert day_without_year(text, None) == [(21, 28, "2024-05-13")]
+    assert day_without_year("Der Workshop ist am 20. März.", "2024-02-28") == [(20, 28, "2024-03-20")]
+    assert day_without_year("Der Workshop ist am 20. März.", None) == []
+    assert day_without_year("am 20. März 2024", None) == []  # has its year: find_dates reads it
+
+
+def test_period_verbs_after_the_date(gazetteer: Gazetteer) -> None:
+    text = "Die Ruhr-Konferenz wurde 2018 von der Landesregierung ins Leben gerufen. Ihr Fortschrittsbericht 2021 liegt vor."
+    q = understand_question("Seit wann gibt es die Ruhr-Konferenz?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2018"
+
+
+def test_the_organisation_of_the_asked_class_next_to_the_role(gazetteer: Gazetteer) -> None:
+    text = "Vorstudie | Hochschule Bochum (Koordination), Westfälische Hochschule"
+    q = understand_question("Welche Hochschule koordiniert die Vorstudie?", gazetteer)
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "Hochschule Bochum"
+
+
+def test_a_place_in_a_quoted_name_or_outside_the_asked_area_is_no_answer(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wo fand der Workshop statt?", gazetteer)
+    text = "Zum Workshop lädt das Team der Vorstudie „EcoTecHub Bergkamen“ ein."
+    assert answer(q, [hit(text)], gazetteer).answer is None
+    q = understand_question("Wo soll das Technikum im Kreis Unna entstehen?", gazetteer)
+    text = "Ein Technikum entsteht im Chemiepark Marl."
+    assert answer(q, [hit(text)], gazetteer).answer is None
+
+
+def test_question_words_that_are_no_subject(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viele Stellungnahmen kamen bei der Bürgerbeteiligung in Voerde zusammen?", gazetteer)
+    assert q.place_names == ("Voerde",), "the verb 'kamen' is not the town Kamen"
+    q = understand_question("Wann soll das Wasserstoffzentrum in Betrieb gehen?", gazetteer)
+    assert "soll" not in q.subject and "wasserstoffzentrum" in q.subject
+    assert "geh" in q.lowercase and "wasserstoffzentrum" not in q.lowercase
+    q = understand_question("Wie viel Geld war im Programm bis Ende 2023 insgesamt bewilligt?", gazetteer)
+    assert q.kind is FactKind.FUNDING, "'bewilligt' says funding; 'insgesamt' alone would say cost"
+
+
+def test_the_words_before_an_amount_state_its_kind(gazetteer: Gazetteer) -> None:
+    text = "Von den Gesamtkosten über 1,2 Millionen Euro trägt das 5-StandorteProgramm 1,08 Millionen Euro."
+    found = {
+        c.value: c.fact_kind
+        for c in candidates(understand_question("Wie hoch ist der Zuschuss?", gazetteer), [hit(text)], gazetteer)
+    }
+    assert found == {1_200_000: FactKind.COST, 1_080_000: FactKind.FUNDING}
+    q = understand_question("Wie hoch ist der Zuschuss aus dem 5-StandorteProgramm für die Mobilstationen?", gazetteer)
+    a = answer(q, [hit("Mobilstationen: " + text)], gazetteer).answer
+    assert a is not None and a.value == 1_080_000
