@@ -26,7 +26,8 @@ best passages, ``DocumentText``, from the store):
    retrieval rank of its passage, whether the counted noun, the amount's kind, the period or the asked role
    agree, and the scores other documents give the same value; it counts less when the sentence (or its
    section heading) names other places, programmes or years than the question, or lacks a long compound
-   the question names. ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
+   the question names, or names only part of a multi-word name of the question ("das Kraftwerk in
+   Lippholthausen" for "Kraftwerk Scholven"). ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
    when its score clears ``AnswerOptions.threshold`` and no candidate with another value comes within
    ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
    (README, "Direkte Antworten").
@@ -80,6 +81,7 @@ class Question:
     programs: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()  # register project ids the question names
     lowercase: frozenset[str] = frozenset()  # subject stems written in lower case (verbs, adverbs)
+    names: tuple[str, ...] = ()  # stems of the words of the multi-word names the question names
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,40 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         programs=programs,
         projects=projects,
         lowercase=lower,
+        names=_names(q, gazetteer),
     )
+
+
+# Two or more capitalised words in a row: German writes a common noun alone, a name of a facility, a site
+# or an office as a run ("Kraftwerk Scholven", "Projektbüro Kraftwerk", "Schachtanlage Haus Aden").
+_NAME_RUN = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\wäöüß-]*(?:[ \t]+[A-ZÄÖÜ][\wäöüß-]*)+")
+
+
+_TIME_WORDS = frozenset(
+    "anfang mitte ende frühjahr sommer herbst winter januar februar märz april mai juni juli august september "
+    "oktober november dezember".split()
+)
+
+
+def _names(question: str, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """The stems of the words of the multi-word names in ``question`` (not its first word, not places: they
+    have their own rules). A sentence that names only some of them is about another thing of the same
+    kind: "das Kraftwerk in Lippholthausen" is not the "Kraftwerk Scholven"."""
+    out: list[str] = []
+    places = [(p.start, p.end) for p in gazetteer.find_places(question)]
+    for m in _NAME_RUN.finditer(question):
+        words = [w for w in re.finditer(r"\S+", m.group(0))]
+        kept = [
+            w.group(0)
+            for w in words
+            if m.start() + w.start() > 0
+            and not any(a <= m.start() + w.start() < b for a, b in places)
+            and fold(w.group(0)) not in _QUESTION_WORDS
+            and w.group(0).lower() not in _TIME_WORDS
+        ]
+        if len(kept) >= 2:
+            out.extend(s for w in kept for s in _stems(w) if len(s) >= 3)
+    return tuple(dict.fromkeys(out))
 
 
 def _stem_match(a: str, b: str) -> bool:
@@ -1134,7 +1169,7 @@ def score(
     texts = [h.passage.text for h in hits[: options.passages]]
     weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
-    keys = _key_compounds(question)
+    keys = tuple(dict.fromkeys((*_key_compounds(question), *question.names)))
     prelim = []
     for c in found:
         in_sentence = _coverage(weights, c.citation.quote)

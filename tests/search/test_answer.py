@@ -289,6 +289,15 @@ def test_bracketed_values_belong_to_the_words_before_the_bracket(gazetteer: Gaze
         ("Was kostet die Wasserstofftankstelle in Hamm?", "Das Wasserstoffzentrum in Hamm kostet 38,5 Mio. Euro."),
         # the role the question asks for is missing
         ("Wer ist Bürgermeister von Lünen?", "Ansprechpartnerin der Stadt Lünen: Petra Wolsing (Stadtentwicklung)"),
+        # a multi-word name the question names is named only in part: another facility, another office
+        (
+            "Wann wurde das Kraftwerk Scholven stillgelegt?",
+            "Das ältere Kraftwerk in Lippholthausen ist seit Ende 2018 stillgelegt.",
+        ),
+        (
+            "Wer leitet das Projektbüro Kraftwerk?",
+            "„Wir gestalten den Wandel selbst“, sagt Nadine Kowalczyk, die das Transformationsbüro leiten wird.",
+        ),
     ],
 )
 def test_no_answer_from_a_sentence_about_something_else(question: str, text: str, gazetteer: Gazetteer) -> None:
@@ -376,3 +385,12 @@ def test_the_words_before_an_amount_state_its_kind(gazetteer: Gazetteer) -> None
     q = understand_question("Wie hoch ist der Zuschuss aus dem 5-StandorteProgramm für die Mobilstationen?", gazetteer)
     a = answer(q, [hit("Mobilstationen: " + text)], gazetteer).answer
     assert a is not None and a.value == 1_080_000
+
+
+def test_a_multi_word_name_is_found_whole(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann wurde das Kraftwerk Scholven im Kreis Unna stillgelegt?", gazetteer)
+    assert set(q.names) == {"kraftwerk", "scholv"}  # not the place, not the question word
+    q = understand_question("Wann wurde das Kraftwerk Scholven stillgelegt?", gazetteer)
+    text = "Das Kraftwerk Scholven ist seit Ende 2018 stillgelegt."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2018"
