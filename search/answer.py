@@ -27,9 +27,9 @@ best passages, ``DocumentText``, from the store):
    agree, and the scores other documents give the same value; it counts less when the sentence (or its
    section heading) names other places, programmes or years than the question, or lacks a long compound
    the question names, or names only part of a multi-word name of the question ("das Kraftwerk in
-   Lippholthausen" for "Kraftwerk Scholven"). ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
-   when its score clears ``AnswerOptions.threshold`` and no candidate with another value comes within
-   ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
+   Lippholthausen" for "Kraftwerk Scholven"). ``answer`` returns the best candidate (``pick``: a finer
+   date of the same fact wins) when its score clears ``AnswerOptions.threshold`` and no candidate with
+   another value comes within ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
    (README, "Direkte Antworten").
 
 A wrong number in a funding context is worse than none: when in doubt, no answer.
@@ -367,7 +367,7 @@ def _names(question: str, gazetteer: Gazetteer) -> tuple[str, ...]:
     out: list[str] = []
     places = [(p.start, p.end) for p in gazetteer.find_places(question)]
     for m in _NAME_RUN.finditer(question):
-        words = [w for w in re.finditer(r"\S+", m.group(0))]
+        words = list(re.finditer(r"\S+", m.group(0)))
         kept = [
             w.group(0)
             for w in words
@@ -569,7 +569,7 @@ _ORG_PATTERN = re.compile(
     r"Kreisverwaltung|Wirtschaftsförderung)\s+[A-ZÄÖÜ][\wäöüß-]+"
 )
 _PLACE_COMPOUND = re.compile(r"([A-ZÄÖÜ][\wäöüß]+)-([A-ZÄÖÜ][\wäöüß]+)")
-_DISTRICT = re.compile(r"(?:Stadtteil|Ortsteil|Stadtbezirk)\s+([A-ZÄÖÜ][\wäöüß-]+)")
+_DISTRICT = re.compile(r"(?:Stadtteil|Ortsteil|Stadtbezirk)(?:e?s)?\s+([A-ZÄÖÜ][\wäöüß-]+)")
 
 
 def _clean_value(text: str) -> str:
@@ -752,7 +752,8 @@ def candidates(
                 )
                 add(am.low, am.start, am.end, fact_kind=fk, cue=_kind_agreement(question.kind, fk))
         elif asked is Asked.DATE:
-            found = find_dates(s.text)
+            # "seit den 1960er-Jahren": a decade is no date
+            found = [d for d in find_dates(s.text) if not s.text.startswith("er", d[1])]
             spans = [(a, b) for a, b, _ in found]
             for a, b, iso in found:
                 add(iso, a, b, cue=_period_cue(question, s.text, a, found))
@@ -760,7 +761,7 @@ def candidates(
                 if not any(x <= a < y for x, y in spans):
                     add(iso, a, b, cue=0.9 * _period_cue(question, s.text, a, found))
             for m in re.finditer(
-                r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
+                r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!er)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
             ):
                 if not any(a <= m.start() < b for a, b in spans):
                     add(m.group(1), m.start(), m.end(), cue=0.8)
@@ -836,11 +837,17 @@ def candidates(
                 add(m.group(0), m.start(), m.end(), cue=cue)
         elif asked is Asked.PLACE:
             qfold = fold(question.text)
-            used: list[tuple[int, int]] = []
+            # "Datteln-Hamm-Kanal", "Rhein-Herne-Straße": the towns in the name of a waterway or a street
+            used: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FEATURE_NAME.finditer(s.text)]
+            listed = _enumerated(value_spans, s.text)
             for m in _PLACE_COMPOUND.finditer(s.text):
+                if any(a <= m.start() < b for a, b in used):
+                    continue
                 if (town := gazetteer.find_places(m.group(1))) and fold(m.group(0)) not in qfold:
                     used.append((m.start(), m.end()))
-                    add(m.group(0), m.start(), m.end(), cue=_inside(question, town[0].ags, gazetteer))
+                    cue = _inside(question, town[0].ags, gazetteer)
+                    cue *= LISTED if (m.start(1), m.end(1)) in listed else 1.0
+                    add(m.group(0), m.start(), m.end(), cue=cue)
             for m in _DISTRICT.finditer(s.text):
                 if fold(m.group(1)) not in qfold:
                     add(m.group(1), m.start(1), m.end(1))
@@ -853,7 +860,34 @@ def candidates(
                     continue
                 if gazetteer.places[pm.ags].kind not in ("gemeinde", "kreisfreie_stadt"):
                     continue
-                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=0.7 * _inside(question, pm.ags, gazetteer))
+                cue = 0.7 * _inside(question, pm.ags, gazetteer) * (LISTED if (pm.start, pm.end) in listed else 1.0)
+                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=cue)
+    return out
+
+
+_FEATURE_NAME = re.compile(
+    r"[A-ZÄÖÜ][\wäöüß]*(?:-[A-ZÄÖÜ][\wäöüß]*)*-(?:[A-ZÄÖÜ][\wäöüß]*)?"
+    r"(?:[Kk]anal|[Ss]traße|[Ss]trasse|[Ww]eg|[Pp]latz|[Pp]ark|[Hh]afen|[Bb]ahn|[Aa]llee|[Rr]ing|[Bb]rücke|"
+    r"[Bb]ahnhof|[Uu]fer|[Gg]asse|[Dd]amm)\b"
+)
+LISTED = 0.5  # a place in an enumeration ("Duisburg, Gelsenkirchen, Hamm und Kreis Unna") is not where one thing is
+_LIST_LINK = re.compile(r"\s*(?:,|und|sowie|oder)\s*(?:(?:die|der|den|dem)\s+)?(?:(?:Stadt|Kreis|Gemeinde)\s+)?")
+
+
+def _enumerated(spans: Sequence[tuple[int, int]], sentence: str) -> set[tuple[int, int]]:
+    """The places of ``spans`` that stand in an enumeration of three or more, joined by commas and "und"."""
+    ordered = sorted(set(spans))
+    out: set[tuple[int, int]] = set()
+    run = ordered[:1]
+    for prev, cur in itertools.pairwise(ordered):
+        if _LIST_LINK.fullmatch(sentence[prev[1] : cur[0]]):
+            run.append(cur)
+            continue
+        if len(run) >= 3:
+            out.update(run)
+        run = [cur]
+    if len(run) >= 3:
+        out.update(run)
     return out
 
 

@@ -394,3 +394,20 @@ def test_a_multi_word_name_is_found_whole(gazetteer: Gazetteer) -> None:
     text = "Das Kraftwerk Scholven ist seit Ende 2018 stillgelegt."
     a = answer(q, [hit(text)], gazetteer).answer
     assert a is not None and a.value == "2018"
+
+
+def test_towns_in_the_name_of_a_canal_or_street_and_in_an_enumeration_are_no_answer(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wo liegt die frühere Schachtanlage?", gazetteer)
+    text = "Das Gelände der früheren Schachtanlage liegt im Norden des Stadtteils Oberaden, am Datteln-Hamm-Kanal."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "Oberaden"  # the genitive "des Stadtteils", not the canal's towns
+    q = understand_question("Wo sitzt das Büro?", gazetteer)
+    text = "Das Büro hält den Kontakt zu den Standorten Duisburg, Gelsenkirchen, Hamm und Kreis Unna."
+    assert all(c.cue <= 0.5 for c in candidates(q, [hit(text)], gazetteer))
+    assert answer(q, [hit(text)], gazetteer).answer is None
+
+
+def test_a_decade_is_no_date(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann hat das Büro seine Arbeit aufgenommen?", gazetteer)
+    text = "Am Standort des Büros wird seit den 1960er-Jahren Strom erzeugt."
+    assert candidates(q, [hit(text)], gazetteer) == []
