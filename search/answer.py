@@ -29,8 +29,8 @@ best passages, ``DocumentText``, from the store):
    the question names, or names only part of a multi-word name of the question ("das Kraftwerk in
    Lippholthausen" for "Kraftwerk Scholven"). ``answer`` returns the best candidate (``pick``: a finer
    date of the same fact wins) when its score clears ``AnswerOptions.threshold`` and no candidate with
-   another value comes within ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
-   (README, "Direkte Antworten").
+   another value comes within ``margin`` (a share of the best score); both were chosen by measurement on
+   the answers collection (README, "Direkte Antworten").
 
 A wrong number in a funding context is worse than none: when in doubt, no answer.
 """
