@@ -24,10 +24,13 @@ best passages, ``DocumentText``, from the store):
 3. ``score`` combines how much of the subject the sentence, its clause and its context state (weighted by
    rarity among the retrieved passages; the context counts less unless the sentence refers back), the
    retrieval rank of its passage, whether the counted noun, the amount's kind, the period or the asked role
-   agree, and the scores other documents give the same value; it counts less when the sentence (or its
+   agree (a date's clause stating the asked kind of event: start, end, funding, cost, each in many German
+   words, matched both ways: "Arbeit aufgenommen" / "Start"; a table cell read with its column name), and the
+   scores other documents give the same value; it counts less when the sentence (or its
    section heading) names other places, programmes or years than the question, or lacks a long compound
    the question names, or names only part of a multi-word name of the question ("das Kraftwerk in
-   Lippholthausen" for "Kraftwerk Scholven"). ``answer`` returns the best candidate (``pick``: a finer
+   Lippholthausen" for "Kraftwerk Scholven"), or states a total over many when one thing is asked ("Insgesamt
+   stehen 45 Mio. Euro bereit" for one town). ``answer`` returns the best candidate (``pick``: a finer
    date of the same fact wins) when its score clears ``AnswerOptions.threshold`` and no candidate with
    another value comes within ``margin`` (a share of the best score); both were chosen by measurement on
    the answers collection (README, "Direkte Antworten").
@@ -82,6 +85,7 @@ class Question:
     projects: tuple[str, ...] = ()  # register project ids the question names
     lowercase: frozenset[str] = frozenset()  # subject stems written in lower case (verbs, adverbs)
     names: tuple[str, ...] = ()  # stems of the words of the multi-word names the question names
+    events: frozenset[str] = frozenset()  # the kinds of event the question names (start, end, funding, cost)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ class Candidate:
     place_conflict: bool = False  # the sentence itself names towns, none of them one the question names
     heading: str = ""  # title and heading path of its passage
     near: str = ""  # the words next to the value, up to the neighbouring values of the same type
+    total_for_a_part: bool = False  # its clause states a total over many, the question asks about one thing
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,7 @@ class AnswerOptions:
     conflict_penalty: float = 0.5  # factor when the sentence names other places, programmes, years
     missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
     lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
+    total_penalty: float = 0.5  # factor when the clause states a total over many, the question asks about one
 
 
 @dataclass(frozen=True)
@@ -346,6 +352,7 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         projects=projects,
         lowercase=lower,
         names=_names(q, gazetteer),
+        events=events(q),
     )
 
 
@@ -612,6 +619,7 @@ class _Sentence:
     hit: Hit
     refers_back: bool = False
     heading: str = ""  # the document title and the passage's heading path
+    header: str = ""  # a table row: the first row of its table (the column names)
 
 
 _CONTEXT_BEFORE = 2  # sentences before the candidate's own that may name its subject ("Das Projekt …")
@@ -660,7 +668,16 @@ def _sentences(hits: Sequence[Hit], limit: int, documents: Mapping[str, Document
             before = " ".join(src[x - base : y - base] for x, y in spans[max(0, i - _CONTEXT_BEFORE) : i])
             nxt = src[spans[i + 1][0] - base : spans[i + 1][1] - base] if i + 1 < len(spans) else ""
             text = src[a - base : b - base]
-            out.append(_Sentence(a, text, f"{head} {before} {nxt}", rank, hit, refers_back(text), head))
+            header = ""
+            if "|" in text:
+                first = i
+                while first > 0 and "|" in src[spans[first - 1][0] - base : spans[first - 1][1] - base]:
+                    first -= 1
+                top = src[spans[first][0] - base : spans[first][1] - base]
+                # only a table of three or more columns has column names; two are label | value
+                if first < i and top.count("|") >= 2 and top.count("|") == text.count("|"):
+                    header = top
+            out.append(_Sentence(a, text, f"{head} {before} {nxt}", rank, hit, refers_back(text), head, header))
     return out
 
 
@@ -721,6 +738,10 @@ def candidates(
             **kw: Any,
         ) -> None:
             near = _near(s.text, a, b, spans)
+            if s.header:  # a table cell: its column's name says what the value is ("Bewilligung | 2022")
+                column = s.text.count("|", 0, a)
+                names = s.header.split("|")
+                near = (names[column].strip() + " " if column < len(names) else "") + near
             out.append(
                 Candidate(
                     asked,
@@ -735,6 +756,7 @@ def candidates(
                     place_ok=place_ok,
                     refers_back=s.refers_back,
                     place_conflict=conflict or _names_other_towns(question, near, gazetteer),
+                    total_for_a_part=_total_for_a_part(question, near, gazetteer),
                     heading=s.heading,
                     near=near,
                     **kw,
@@ -800,6 +822,7 @@ def candidates(
                 words = name.split()
                 if (
                     any(w in _NOT_NAMES for w in words)
+                    or fold(name) in fold(question.text)  # what the question names is not its answer
                     or gazetteer.find_places(name)
                     or gazetteer.find_organisations(name)
                 ):
@@ -995,7 +1018,9 @@ def _value_spans(asked: Asked, sentence: str, gazetteer: Gazetteer) -> list[tupl
     if asked is Asked.AMOUNT:
         return [(a.start, a.end) for a in find_amounts(sentence)]
     if asked is Asked.DATE:
-        return [(a, b) for a, b, _ in find_dates(sentence)]
+        found = [(a, b) for a, b, _ in find_dates(sentence)]
+        years = [(m.start(), m.end()) for m in _YEAR.finditer(sentence)]  # "ging 2013 in Betrieb und wurde 2021 …"
+        return found + [y for y in years if not any(a <= y[0] < b for a, b in found)]
     if asked is Asked.COUNT:
         return [(m.start(), m.end()) for m in re.finditer(r"\d+(?:\.\d{3})*", sentence)]
     return []
@@ -1155,6 +1180,81 @@ def _weights(
     return out
 
 
+# German says one event with many verbs and nouns: "Arbeit aufgenommen" / "Start", "stillgelegt" / "vom Netz
+# gegangen", "bewilligt" / "Förderbescheid". Stem prefixes (folded) of each kind, matched both ways, and the
+# phrases of several words that state it in a text.
+_EVENT_STEMS = {
+    "start": (
+        "start",
+        "gestart",
+        "beginn",
+        "begonn",
+        "begann",
+        "aufgenomm",
+        "aufnahm",
+        "eroffn",
+        "spatenstich",
+        "inbetriebnahm",
+        "gegrund",
+        "grundung",
+        "auftakt",
+    ),
+    "end": (
+        "abgeschloss",
+        "abschluss",
+        "abschliess",
+        "beend",
+        "stillgelegt",
+        "stillleg",
+        "geschloss",
+        "schliessung",
+        "fertiggestellt",
+        "fertigstell",
+        "ausgelauf",
+        "eingestellt",
+    ),
+    "funding": (
+        "bewill",
+        "forderbescheid",
+        "bescheid",
+        "zuwend",
+        "zugesagt",
+        "zusag",
+        "bereitgestellt",
+        "bereitstell",
+        "gefordert",
+        "fordert",
+        "zuschuss",
+    ),
+    "cost": ("kost", "gekost", "investition", "investiert", "gesamtkost"),
+}
+_EVENT_PHRASES = {
+    "start": r"in betrieb (?:genommen|gegangen|gehen|nehmen|geht)|ging\b[^.;]{0,40}\bin betrieb|ins leben gerufen",
+    "end": r"vom netz|dicht ?gemacht|machte\b[^.;]{0,40}\bdicht\b|außer betrieb",
+}
+
+
+def _event_of(stem: str) -> str | None:
+    """The event a word names; a compound that only begins with one ("Gründungszentrum",
+    "Bewilligungsbehörde") names a thing, not the event."""
+    for event, prefixes in _EVENT_STEMS.items():
+        if any(stem.startswith(p) and len(stem) - len(p) <= 3 for p in prefixes):
+            return event
+    return None
+
+
+def events(text: str) -> frozenset[str]:
+    """The kinds of event ``text`` states: start, end, funding (approval), cost."""
+    found = {e for st in _stems(text) if (e := _event_of(st))}
+    low = text.lower()
+    found.update(e for e, phrase in _EVENT_PHRASES.items() if re.search(phrase, low))
+    return frozenset(found)
+
+
+EVENT_MISS = 0.5  # a date whose clause states another kind of event than the question asks about
+EVENT_UNSAID = 1.0  # ... or no event at all
+
+
 def _match_strength(word: str, stems: set[str]) -> float:
     """1 when ``stems`` hold the question's ``word`` or a compound of it ("zentrum" in
     "wasserstoffzentrum"); 0.5 when they hold only a part of it ("workshop" for "validierungsworkshop")."""
@@ -1170,6 +1270,8 @@ def _match_strength(word: str, stems: set[str]) -> float:
             best = max(best, 0.75)
         if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
             best = max(best, 0.5)
+    if best < 0.75 and (event := _event_of(word)) and any(_event_of(s) == event for s in stems):
+        best = 0.75  # another word for the same event: "aufgenommen" / "Start"
     return best
 
 
@@ -1217,6 +1319,11 @@ def score(
         factor = c.cue * (1.0 if c.place_ok else options.place_penalty)
         if c.place_conflict:
             factor *= options.conflict_penalty
+        if c.total_for_a_part:
+            factor *= options.total_penalty
+        if question.asked is Asked.DATE and question.events:
+            stated = events(c.near)
+            factor *= (1.0 if stated & question.events else EVENT_MISS) if stated else EVENT_UNSAID
         where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
         if keys and not all(_match_strength(k, set(_stems(where))) >= 0.75 for k in keys):
             factor *= options.missing_penalty
@@ -1233,6 +1340,31 @@ def score(
         out.append(Scored(c, sc + options.w_agree * sum(others), overlap, 1 + len(others)))
     out.sort(key=lambda x: (-x.score, x.candidate.rank, x.candidate.value_start))
     return out
+
+
+_TOTAL = re.compile(
+    r"\b(?:programmvolumen|gesamtvolumen|fördervolumen|gesamtbudget|alle[nr]?\s+(?:projekte|vorhaben|maßnahmen|"
+    r"standorte)|sämtliche[nr]?|(?:\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\s+(?:[a-zäöüß]+\s+)?"
+    r"(?:projekte|vorhaben|maßnahmen|einzelprojekte)|(?:insgesamt|zusammen)\b[^.;]{0,40}\b(?:stehen|steht|bereit|"
+    r"zur verfügung))\b",
+    re.IGNORECASE,
+)
+_ASKS_TOTAL = re.compile(r"\b(?:insgesamt|zusammen|gesamt\w*|alle[nr]?)\b", re.IGNORECASE)
+
+
+def _total_for_a_part(question: Question, near_text: str, gazetteer: Gazetteer) -> bool:
+    """The question asks about one place or thing, the value's clause states a total over many ("Insgesamt
+    stehen 45 Mio. Euro bereit", "sieben Projekte mit zusammen 47,5 Mio. Euro") without naming it: the
+    programme's figure, not the one asked for. Counts and questions for a total ("insgesamt") are exempt."""
+    if question.asked is Asked.COUNT or _ASKS_TOTAL.search(question.text) or not _TOTAL.search(near_text):
+        return False
+    wanted = set(question.place_keys)
+    if wanted and any(wanted & set(gazetteer.expand_up(m.ags)) for m in gazetteer.find_places(near_text)):
+        return False
+    keys = (*_key_compounds(question), *question.names)
+    near = set(_stems(near_text))
+    named = [k for k in keys if _match_strength(k, near) >= 0.75]
+    return bool(wanted or keys) and not named
 
 
 # Nouns that say what kind of value is asked, not what it is about.

@@ -16,6 +16,7 @@ from search.answer import (
     answer,
     candidates,
     day_without_year,
+    events,
     refers_back,
     score,
     sentence_spans,
@@ -410,4 +411,50 @@ def test_towns_in_the_name_of_a_canal_or_street_and_in_an_enumeration_are_no_ans
 def test_a_decade_is_no_date(gazetteer: Gazetteer) -> None:
     q = understand_question("Wann hat das Büro seine Arbeit aufgenommen?", gazetteer)
     text = "Am Standort des Büros wird seit den 1960er-Jahren Strom erzeugt."
+    assert candidates(q, [hit(text)], gazetteer) == []
+
+
+def test_one_event_in_other_words() -> None:
+    assert events("Wann hat das Büro seine Arbeit aufgenommen?") == {"start"}
+    assert events("Start war am 1. Oktober 2022.") == {"start"}
+    assert events("Das Kraftwerk ging 2013 in Betrieb.") == {"start"}
+    assert events("Die letzten Kraftwerke gehen 2038 vom Netz.") == {"end"}
+    assert events("Der Förderbescheid wurde übergeben.") == {"funding"}
+    assert events("Das Gründungszentrum und die Bewilligungsbehörde") == frozenset()  # things, not events
+
+
+def test_a_date_of_another_event_counts_less(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann wurde das Kraftwerk stillgelegt?", gazetteer)
+    text = "Das Kraftwerk ging 2013 in Betrieb und wurde 2021 stillgelegt."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2021"
+    q = understand_question("Wann hat das Transformationsbüro seine Arbeit aufgenommen?", gazetteer)
+    text = "Start des Transformationsbüros war der 1. Oktober 2022."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2022-10-01"
+
+
+def test_a_table_cell_is_read_with_its_column_name(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann eröffnet der Campus Kreislaufwirtschaft?", gazetteer)
+    text = "Projekt | Ort | Förderung | Bewilligung\n\nCampus Kreislaufwirtschaft | Unna | 6,4 Mio. € | 2022"
+    (c,) = [c for c in candidates(q, [hit(text)], gazetteer) if c.value == "2022"]
+    assert c.near.startswith("Bewilligung")
+    # the year of the approval, not of the opening: it counts less than the same row without column names
+    (alone,) = score(q, candidates(q, [hit(text.split("\n\n")[1])], gazetteer), [hit(text)])
+    (with_names,) = score(q, [c], [hit(text)])
+    assert with_names.score < alone.score
+
+
+def test_a_total_over_many_is_no_answer_for_one(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viel JTF-Förderung hat Bottrop bekommen?", gazetteer)
+    text = "Insgesamt stehen 45 Mio. Euro aus dem Just Transition Fund bereit."
+    (c,) = candidates(q, [hit(text)], gazetteer)
+    assert c.total_for_a_part
+    q = understand_question("Wie viel JTF-Förderung steht insgesamt bereit?", gazetteer)
+    assert not any(c.total_for_a_part for c in candidates(q, [hit(text)], gazetteer))
+
+
+def test_a_person_question_is_not_answered_by_its_own_words(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wer leitet das Projektbüro Kraftwerk?", gazetteer)
+    text = "Kontakt: Projektbüro Kraftwerk, kraftwerk@example.org"
     assert candidates(q, [hit(text)], gazetteer) == []
