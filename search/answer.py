@@ -110,6 +110,7 @@ class Candidate:
     heading: str = ""  # title and heading path of its passage
     near: str = ""  # the words next to the value, up to the neighbouring values of the same type
     total_for_a_part: bool = False  # its clause states a total over many, the question asks about one thing
+    contradicts: bool = False  # its clause says the opposite of a word of the question ("private" / "öffentliche")
 
 
 @dataclass(frozen=True)
@@ -756,7 +757,8 @@ def candidates(
                     place_ok=place_ok,
                     refers_back=s.refers_back,
                     place_conflict=conflict or _names_other_towns(question, near, gazetteer),
-                    total_for_a_part=_total_for_a_part(question, near, gazetteer),
+                    total_for_a_part=_total_for_a_part(question, near, s.text, gazetteer),
+                    contradicts=_contradicts(question, near, s.text, a),
                     heading=s.heading,
                     near=near,
                     **kw,
@@ -1252,7 +1254,6 @@ def events(text: str) -> frozenset[str]:
 
 
 EVENT_MISS = 0.5  # a date whose clause states another kind of event than the question asks about
-EVENT_UNSAID = 1.0  # ... or no event at all
 
 
 def _match_strength(word: str, stems: set[str]) -> float:
@@ -1321,9 +1322,10 @@ def score(
             factor *= options.conflict_penalty
         if c.total_for_a_part:
             factor *= options.total_penalty
-        if question.asked is Asked.DATE and question.events:
-            stated = events(c.near)
-            factor *= (1.0 if stated & question.events else EVENT_MISS) if stated else EVENT_UNSAID
+        if c.contradicts:
+            factor *= options.conflict_penalty
+        if question.asked is Asked.DATE and question.events and (stated := events(c.near)):
+            factor *= 1.0 if stated & question.events else EVENT_MISS  # (no event stated: measured no better)
         where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
         if keys and not all(_match_strength(k, set(_stems(where))) >= 0.75 for k in keys):
             factor *= options.missing_penalty
@@ -1343,7 +1345,7 @@ def score(
 
 
 _TOTAL = re.compile(
-    r"\b(?:programmvolumen|gesamtvolumen|fördervolumen|gesamtbudget|alle[nr]?\s+(?:projekte|vorhaben|maßnahmen|"
+    r"\b(?:programmvolumen|gesamtvolumen|fördervolumen|gesamtbudget|\w*aufruf\w*\s+mit|alle[nr]?\s+(?:projekte|vorhaben|maßnahmen|"
     r"standorte)|sämtliche[nr]?|(?:\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\s+(?:[a-zäöüß]+\s+)?"
     r"(?:projekte|vorhaben|maßnahmen|einzelprojekte)|(?:insgesamt|zusammen)\b[^.;]{0,40}\b(?:stehen|steht|bereit|"
     r"zur verfügung))\b",
@@ -1352,11 +1354,17 @@ _TOTAL = re.compile(
 _ASKS_TOTAL = re.compile(r"\b(?:insgesamt|zusammen|gesamt\w*|alle[nr]?)\b", re.IGNORECASE)
 
 
-def _total_for_a_part(question: Question, near_text: str, gazetteer: Gazetteer) -> bool:
+def _total_for_a_part(question: Question, near_text: str, sentence: str, gazetteer: Gazetteer) -> bool:
     """The question asks about one place or thing, the value's clause states a total over many ("Insgesamt
     stehen 45 Mio. Euro bereit", "sieben Projekte mit zusammen 47,5 Mio. Euro") without naming it: the
-    programme's figure, not the one asked for. Counts and questions for a total ("insgesamt") are exempt."""
-    if question.asked is Asked.COUNT or _ASKS_TOTAL.search(question.text) or not _TOTAL.search(near_text):
+    programme's figure, not the one asked for. And the reverse: a question for a programme's total
+    ("insgesamt", no place) is not answered by a sentence about one town's share. Counts are exempt."""
+    if question.asked is Asked.COUNT:
+        return False
+    if _ASKS_TOTAL.search(question.text):
+        # a programme's total: the share of one town or Kreis is a part ("… für den Kreis Unna")
+        return bool(question.programs) and not question.place_keys and bool(gazetteer.find_places(sentence))
+    if not _TOTAL.search(near_text):
         return False
     wanted = set(question.place_keys)
     if wanted and any(wanted & set(gazetteer.expand_up(m.ags)) for m in gazetteer.find_places(near_text)):
@@ -1365,6 +1373,30 @@ def _total_for_a_part(question: Question, near_text: str, gazetteer: Gazetteer) 
     near = set(_stems(near_text))
     named = [k for k in keys if _match_strength(k, near) >= 0.75]
     return bool(wanted or keys) and not named
+
+
+# Adjectives of opposite meaning (stems): "An 18 Ladepunkten können private Fahrzeuge tanken" does not count
+# the "öffentliche Ladepunkte".
+_OPPOSITES = (("offent", "privat"), ("stationar", "mobil"), ("befrist", "unbefrist"))
+# A plan or a target ("Ziel für 2023: zehn …", "sollen entstehen") does not say what was done.
+_PLAN = re.compile(
+    r"\b(?:ziel\w*|geplant\w*|plant|sollen|soll|erwartet|erwarten|vorgesehen|angestrebt\w*|prognos\w*)\b"
+)
+_PAST = re.compile(r"\b(?:war|waren|wurde|wurden|hatte|hatten|gab)\b")
+
+
+def _contradicts(question: Question, near_text: str, sentence: str, start: int) -> bool:
+    """The clause names the opposite of an adjective of the question and not the adjective itself, or a plan
+    when the question asks (in the past tense) what was done."""
+    q, near = set(_stems(question.text)), set(_stems(near_text))
+    for a, b in _OPPOSITES:
+        for mine, other in ((a, b), (b, a)):
+            said = any(w.startswith(mine) for w in q) and not any(w.startswith(mine) for w in near)
+            if said and any(w.startswith(other) for w in near):
+                return True
+    low = question.text.lower()
+    clause = sentence[max(sentence.rfind(";", 0, start), sentence.rfind(", ", 0, start)) + 1 : start]
+    return bool(_PAST.search(low)) and not _PLAN.search(low) and bool(_PLAN.search(f"{clause} {near_text}".lower()))
 
 
 # Nouns that say what kind of value is asked, not what it is about.

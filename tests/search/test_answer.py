@@ -458,3 +458,21 @@ def test_a_person_question_is_not_answered_by_its_own_words(gazetteer: Gazetteer
     q = understand_question("Wer leitet das Projektbüro Kraftwerk?", gazetteer)
     text = "Kontakt: Projektbüro Kraftwerk, kraftwerk@example.org"
     assert candidates(q, [hit(text)], gazetteer) == []
+
+
+def test_a_programme_total_is_not_answered_by_one_towns_share(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viel Geld war im 5-StandorteProgramm insgesamt bewilligt?", gazetteer)
+    text = "Bis Ende 2023 wurden sieben Projekte mit 47,5 Mio. Euro bewilligt, koordiniert für den Kreis Unna."
+    (c,) = candidates(q, [hit(text)], gazetteer)
+    assert c.total_for_a_part
+
+
+def test_the_opposite_adjective_or_a_plan_contradicts_the_question(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viele öffentliche Ladepunkte gibt es in Dortmund?", gazetteer)
+    text = "In Dortmund können an 18 Ladepunkten private E-Fahrzeuge Strom tanken."
+    assert all(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+    q = understand_question("Wie viele Lückenschlüsse waren Ende 2022 umgesetzt?", gazetteer)
+    text = "Ziel für 2023: weitere zehn Lückenschlüsse."
+    assert all(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+    text = "Bis Ende 2022 waren 31 Lückenschlüsse umgesetzt."
+    assert not any(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
