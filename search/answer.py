@@ -443,7 +443,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if (
             "|" in prev
             or "|" in nxt
-            or re.match(r"[•\-–*▪]", nxt)
+            or re.match(r"[•\-–*▪]|(?:[a-z]|\d{1,2})\)\s", nxt)  # a bullet, "e) …", "3) …"
             or (
                 re.search(r"(?:[.!?:;€%)\d]|EUR|Euro)$", prev)
                 and re.match(r"[A-ZÄÖÜ„\"]", nxt)
