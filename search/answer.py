@@ -46,7 +46,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -157,6 +157,7 @@ class AnswerOptions:
     README, "Direkte Antworten")."""
 
     passages: int = 10  # how many of the best passages are read
+    second_retrieval: int = 4  # ... and how many more from a search with the question's subject words alone
     threshold: float = 0.36
     margin: float = 0.14  # another value within this share of the best score: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
@@ -171,6 +172,11 @@ class AnswerOptions:
     missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
     lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
     total_penalty: float = 0.5  # factor when the clause states a total over many, the question asks about one
+
+    @property
+    def read(self) -> int:
+        """How many hits an answer reads at most: the search's and the second search's."""
+        return self.passages + self.second_retrieval
 
 
 @dataclass(frozen=True)
@@ -1233,6 +1239,8 @@ _EVENT_STEMS = {
 _EVENT_PHRASES = {
     "start": r"in betrieb (?:genommen|gegangen|gehen|nehmen|geht)|ging\b[^.;]{0,40}\bin betrieb|ins leben gerufen",
     "end": r"vom netz|dicht ?gemacht|machte\b[^.;]{0,40}\bdicht\b|außer betrieb",
+    # the date of the document itself ("Stand: 15.10.2024", "Herausgeber: …")
+    "document": r"\bstand:|herausgeber|redaktionsschluss|veröffentlicht am",
 }
 
 
@@ -1246,7 +1254,7 @@ def _event_of(stem: str) -> str | None:
 
 
 def events(text: str) -> frozenset[str]:
-    """The kinds of event ``text`` states: start, end, funding (approval), cost."""
+    """The kinds of event ``text`` states: start, end, funding (approval), cost, the document's own date."""
     found = {e for st in _stems(text) if (e := _event_of(st))}
     low = text.lower()
     found.update(e for e, phrase in _EVENT_PHRASES.items() if re.search(phrase, low))
@@ -1303,7 +1311,7 @@ def score(
     """Candidates with their scores, best first."""
     if not found:
         return []
-    texts = [h.passage.text for h in hits[: options.passages]]
+    texts = [h.passage.text for h in hits[: options.read]]
     weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
     keys = tuple(dict.fromkeys((*_key_compounds(question), *question.names)))
@@ -1324,6 +1332,8 @@ def score(
             factor *= options.total_penalty
         if c.contradicts:
             factor *= options.conflict_penalty
+        if _LIMIT.search(question.text) and not _LIMIT.search(c.near):
+            factor *= LIMIT_MISS  # "höchstens" asks for a cap, not for what one project got
         if question.asked is Asked.DATE and question.events and (stated := events(c.near)):
             factor *= 1.0 if stated & question.events else EVENT_MISS  # (no event stated: measured no better)
         where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
@@ -1373,6 +1383,14 @@ def _total_for_a_part(question: Question, near_text: str, sentence: str, gazette
     near = set(_stems(near_text))
     named = [k for k in keys if _match_strength(k, near) >= 0.75]
     return bool(wanted or keys) and not named
+
+
+# A question for a limit and the words that state one.
+_LIMIT = re.compile(
+    r"(?i)\b(?:höchstens|maximal|max\.|bis zu|obergrenze|höchstbetrag|höchstförder\w*|mindestens|minimal|"
+    r"mindestbetrag|untergrenze)"
+)
+LIMIT_MISS = 0.5
 
 
 # Adjectives of opposite meaning (stems): "An 18 Ladepunkten können private Fahrzeuge tanken" does not count
@@ -1476,7 +1494,7 @@ def answer(
 ) -> AnswerResult:
     """The best candidate when it is good enough and no other value comes close; else no answer.
     ``documents`` (by doc id) give the text around the passages: whole sentences and their context."""
-    found = candidates(question, hits, gazetteer, register, options.passages, documents)
+    found = candidates(question, hits, gazetteer, register, options.read, documents)
     ranked = score(question, found, hits, options)
     if not ranked:
         return AnswerResult(question, None, ())
@@ -1499,6 +1517,26 @@ def read_documents(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]
     }
 
 
+def subject_query(question: str) -> str:
+    """The question without its question words and auxiliaries: what it is about ("Wann hat das
+    Transformationsbüro in Herne seine Arbeit aufgenommen?" -> "Transformationsbüro Herne Arbeit aufgenommen")."""
+    words = re.findall(r"[\wäöüßÄÖÜ][\wäöüßÄÖÜ.-]*", question)
+    kept = [w for w in words if fold(w) not in _QUESTION_WORDS and w.lower() not in _ARTICLES]
+    return " ".join(kept) or question
+
+
+_ARTICLES = frozenset(
+    "der die das des dem den ein eine einer eines einem einen im in am an zum zur vom von mit".split()
+)
+
+
+def merge_hits(first: Sequence[Hit], second: Sequence[Hit], limit: int, extra: int) -> list[Hit]:
+    """The best ``limit`` hits of the first retrieval, then up to ``extra`` hits of the second it did not find."""
+    seen = {h.passage.passage_id for h in first[:limit]}
+    added = [h for h in second if h.passage.passage_id not in seen][:extra]
+    return [*first[:limit], *added]
+
+
 def ask(
     question: str,
     searcher: Searcher,
@@ -1510,5 +1548,18 @@ def ask(
     request = request or SearchRequest(query=question, k=max(10, options.passages))
     result = searcher.search(request)
     parsed = understand_question(question, searcher.gazetteer, register)
-    documents = read_documents(searcher.store, result.hits[: options.passages])
-    return answer(parsed, result.hits, searcher.gazetteer, register, options, documents), result
+    hits = answer_hits(searcher, request, result.hits, options)
+    documents = read_documents(searcher.store, hits)
+    return answer(parsed, hits, searcher.gazetteer, register, options, documents), result
+
+
+def answer_hits(
+    searcher: Searcher, request: SearchRequest, hits: Sequence[Hit], options: AnswerOptions = AnswerOptions()
+) -> list[Hit]:
+    """The hits an answer reads: the best ``options.passages`` of the search, then up to
+    ``options.second_retrieval`` more from a search (same filter) with the question's subject words alone, which
+    finds passages the question words crowd out (measured on the answers collection: README)."""
+    if not options.second_retrieval:
+        return list(hits[: options.passages])
+    second = searcher.search(replace(request, query=subject_query(request.query)))
+    return merge_hits(hits, second.hits, options.passages, options.second_retrieval)

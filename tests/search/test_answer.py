@@ -17,9 +17,11 @@ from search.answer import (
     candidates,
     day_without_year,
     events,
+    merge_hits,
     refers_back,
     score,
     sentence_spans,
+    subject_query,
     understand_question,
 )
 
@@ -476,3 +478,26 @@ def test_the_opposite_adjective_or_a_plan_contradicts_the_question(gazetteer: Ga
     assert all(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
     text = "Bis Ende 2022 waren 31 Lückenschlüsse umgesetzt."
     assert not any(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+
+
+def test_the_second_search_asks_for_the_subject_alone_and_adds_what_the_first_missed() -> None:
+    assert subject_query("Wann hat das Transformationsbüro in Herne seine Arbeit aufgenommen?") == (
+        "Transformationsbüro Herne seine Arbeit aufgenommen"
+    )
+    first = [hit("eins", rank=0), hit("zwei", rank=1)]
+    second = [hit("zwei", rank=1), hit("drei", rank=2, doc="d2"), hit("vier", rank=3, doc="d3")]
+    merged = merge_hits(first, second, limit=2, extra=1)
+    assert [h.passage.text for h in merged] == ["eins", "zwei", "drei"]
+
+
+def test_the_date_of_a_report_and_an_amount_without_limit(gazetteer: Gazetteer) -> None:
+    assert events("Herausgeber: Hochschule Bochum\nStand: 15.10.2024") == {"document"}
+    q = understand_question("Wann wurden die Mittel für die Vorstudie bewilligt?", gazetteer)
+    text = "Sachstandsbericht Vorstudie\nStand: 15.10.2024"
+    assert answer(q, [hit(text)], gazetteer).answer is None  # the report's date, not the approval's
+    q = understand_question("Wie hoch darf eine Studie höchstens gefördert werden?", gazetteer)
+    got = "Die Studie wurde mit 150.000 Euro gefördert."
+    cap = "Eine Studie wird mit bis zu 200.000 Euro gefördert."
+    (one,) = score(q, candidates(q, [hit(got)], gazetteer), [hit(got)])
+    (limit,) = score(q, candidates(q, [hit(cap)], gazetteer), [hit(cap)])
+    assert limit.score > 1.5 * one.score
