@@ -24,12 +24,16 @@ best passages, ``DocumentText``, from the store):
 3. ``score`` combines how much of the subject the sentence, its clause and its context state (weighted by
    rarity among the retrieved passages; the context counts less unless the sentence refers back), the
    retrieval rank of its passage, whether the counted noun, the amount's kind, the period or the asked role
-   agree, and the scores other documents give the same value; it counts less when the sentence (or its
+   agree (a date's clause stating the asked kind of event: start, end, funding, cost, each in many German
+   words, matched both ways: "Arbeit aufgenommen" / "Start"; a table cell read with its column name), and the
+   scores other documents give the same value; it counts less when the sentence (or its
    section heading) names other places, programmes or years than the question, or lacks a long compound
-   the question names. ``answer`` returns the best candidate (``pick``: a finer date of the same fact wins)
-   when its score clears ``AnswerOptions.threshold`` and no candidate with another value comes within
-   ``margin`` (a share of the best score); both were chosen by measurement on the answers collection
-   (README, "Direkte Antworten").
+   the question names, or names only part of a multi-word name of the question ("das Kraftwerk in
+   Lippholthausen" for "Kraftwerk Scholven"), or states a total over many when one thing is asked ("Insgesamt
+   stehen 45 Mio. Euro bereit" for one town). ``answer`` returns the best candidate (``pick``: a finer
+   date of the same fact wins) when its score clears ``AnswerOptions.threshold`` and no candidate with
+   another value comes within ``margin`` (a share of the best score); both were chosen by measurement on
+   the answers collection (README, "Direkte Antworten").
 
 A wrong number in a funding context is worse than none: when in doubt, no answer.
 """
@@ -42,7 +46,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -80,6 +84,8 @@ class Question:
     programs: tuple[str, ...] = ()
     projects: tuple[str, ...] = ()  # register project ids the question names
     lowercase: frozenset[str] = frozenset()  # subject stems written in lower case (verbs, adverbs)
+    names: tuple[str, ...] = ()  # stems of the words of the multi-word names the question names
+    events: frozenset[str] = frozenset()  # the kinds of event the question names (start, end, funding, cost)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ class Candidate:
     place_conflict: bool = False  # the sentence itself names towns, none of them one the question names
     heading: str = ""  # title and heading path of its passage
     near: str = ""  # the words next to the value, up to the neighbouring values of the same type
+    total_for_a_part: bool = False  # its clause states a total over many, the question asks about one thing
+    contradicts: bool = False  # its clause says the opposite of a word of the question ("private" / "öffentliche")
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,7 @@ class AnswerOptions:
     README, "Direkte Antworten")."""
 
     passages: int = 10  # how many of the best passages are read
+    second_retrieval: int = 4  # ... and how many more from a search with the question's subject words alone
     threshold: float = 0.36
     margin: float = 0.14  # another value within this share of the best score: no answer
     w_overlap: float = 0.6  # the subject in the candidate's own sentence
@@ -162,6 +171,12 @@ class AnswerOptions:
     conflict_penalty: float = 0.5  # factor when the sentence names other places, programmes, years
     missing_penalty: float = 0.3  # factor when a long compound the question names is nowhere near
     lower_weight: float = 0.5  # weight of the question's lower-case words (verbs, adverbs) against its nouns
+    total_penalty: float = 0.5  # factor when the clause states a total over many, the question asks about one
+
+    @property
+    def read(self) -> int:
+        """How many hits an answer reads at most: the search's and the second search's."""
+        return self.passages + self.second_retrieval
 
 
 @dataclass(frozen=True)
@@ -343,7 +358,41 @@ def understand_question(question: str, gazetteer: Gazetteer, register: Register 
         programs=programs,
         projects=projects,
         lowercase=lower,
+        names=_names(q, gazetteer),
+        events=events(q),
     )
+
+
+# Two or more capitalised words in a row: German writes a common noun alone, a name of a facility, a site
+# or an office as a run ("Kraftwerk Scholven", "Projektbüro Kraftwerk", "Schachtanlage Haus Aden").
+_NAME_RUN = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\wäöüß-]*(?:[ \t]+[A-ZÄÖÜ][\wäöüß-]*)+")
+
+
+_TIME_WORDS = frozenset(
+    "anfang mitte ende frühjahr sommer herbst winter januar februar märz april mai juni juli august september "
+    "oktober november dezember".split()
+)
+
+
+def _names(question: str, gazetteer: Gazetteer) -> tuple[str, ...]:
+    """The stems of the words of the multi-word names in ``question`` (not its first word, not places: they
+    have their own rules). A sentence that names only some of them is about another thing of the same
+    kind: "das Kraftwerk in Lippholthausen" is not the "Kraftwerk Scholven"."""
+    out: list[str] = []
+    places = [(p.start, p.end) for p in gazetteer.find_places(question)]
+    for m in _NAME_RUN.finditer(question):
+        words = list(re.finditer(r"\S+", m.group(0)))
+        kept = [
+            w.group(0)
+            for w in words
+            if m.start() + w.start() > 0
+            and not any(a <= m.start() + w.start() < b for a, b in places)
+            and fold(w.group(0)) not in _QUESTION_WORDS
+            and w.group(0).lower() not in _TIME_WORDS
+        ]
+        if len(kept) >= 2:
+            out.extend(s for w in kept for s in _stems(w) if len(s) >= 3)
+    return tuple(dict.fromkeys(out))
 
 
 def _stem_match(a: str, b: str) -> bool:
@@ -400,7 +449,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if (
             "|" in prev
             or "|" in nxt
-            or re.match(r"[•\-–*▪]", nxt)
+            or re.match(r"[•\-–*▪]|(?:[a-z]|\d{1,2})\)\s", nxt)  # a bullet, "e) …", "3) …"
             or (
                 re.search(r"(?:[.!?:;€%)\d]|EUR|Euro)$", prev)
                 and re.match(r"[A-ZÄÖÜ„\"]", nxt)
@@ -534,7 +583,7 @@ _ORG_PATTERN = re.compile(
     r"Kreisverwaltung|Wirtschaftsförderung)\s+[A-ZÄÖÜ][\wäöüß-]+"
 )
 _PLACE_COMPOUND = re.compile(r"([A-ZÄÖÜ][\wäöüß]+)-([A-ZÄÖÜ][\wäöüß]+)")
-_DISTRICT = re.compile(r"(?:Stadtteil|Ortsteil|Stadtbezirk)\s+([A-ZÄÖÜ][\wäöüß-]+)")
+_DISTRICT = re.compile(r"(?:Stadtteil|Ortsteil|Stadtbezirk)(?:e?s)?\s+([A-ZÄÖÜ][\wäöüß-]+)")
 
 
 def _clean_value(text: str) -> str:
@@ -577,6 +626,7 @@ class _Sentence:
     hit: Hit
     refers_back: bool = False
     heading: str = ""  # the document title and the passage's heading path
+    header: str = ""  # a table row: the first row of its table (the column names)
 
 
 _CONTEXT_BEFORE = 2  # sentences before the candidate's own that may name its subject ("Das Projekt …")
@@ -625,7 +675,16 @@ def _sentences(hits: Sequence[Hit], limit: int, documents: Mapping[str, Document
             before = " ".join(src[x - base : y - base] for x, y in spans[max(0, i - _CONTEXT_BEFORE) : i])
             nxt = src[spans[i + 1][0] - base : spans[i + 1][1] - base] if i + 1 < len(spans) else ""
             text = src[a - base : b - base]
-            out.append(_Sentence(a, text, f"{head} {before} {nxt}", rank, hit, refers_back(text), head))
+            header = ""
+            if "|" in text:
+                first = i
+                while first > 0 and "|" in src[spans[first - 1][0] - base : spans[first - 1][1] - base]:
+                    first -= 1
+                top = src[spans[first][0] - base : spans[first][1] - base]
+                # only a table of three or more columns has column names; two are label | value
+                if first < i and top.count("|") >= 2 and top.count("|") == text.count("|"):
+                    header = top
+            out.append(_Sentence(a, text, f"{head} {before} {nxt}", rank, hit, refers_back(text), head, header))
     return out
 
 
@@ -686,6 +745,10 @@ def candidates(
             **kw: Any,
         ) -> None:
             near = _near(s.text, a, b, spans)
+            if s.header:  # a table cell: its column's name says what the value is ("Bewilligung | 2022")
+                column = s.text.count("|", 0, a)
+                names = s.header.split("|")
+                near = (names[column].strip() + " " if column < len(names) else "") + near
             out.append(
                 Candidate(
                     asked,
@@ -700,6 +763,8 @@ def candidates(
                     place_ok=place_ok,
                     refers_back=s.refers_back,
                     place_conflict=conflict or _names_other_towns(question, near, gazetteer),
+                    total_for_a_part=_total_for_a_part(question, near, s.text, gazetteer),
+                    contradicts=_contradicts(question, near, s.text, a),
                     heading=s.heading,
                     near=near,
                     **kw,
@@ -717,7 +782,8 @@ def candidates(
                 )
                 add(am.low, am.start, am.end, fact_kind=fk, cue=_kind_agreement(question.kind, fk))
         elif asked is Asked.DATE:
-            found = find_dates(s.text)
+            # "seit den 1960er-Jahren": a decade is no date
+            found = [d for d in find_dates(s.text) if not s.text.startswith("er", d[1])]
             spans = [(a, b) for a, b, _ in found]
             for a, b, iso in found:
                 add(iso, a, b, cue=_period_cue(question, s.text, a, found))
@@ -725,7 +791,7 @@ def candidates(
                 if not any(x <= a < y for x, y in spans):
                     add(iso, a, b, cue=0.9 * _period_cue(question, s.text, a, found))
             for m in re.finditer(
-                r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
+                r"(?<![\w.,/])((?:19|20)\d\d)(?![\w.,/]?\d)(?!er)(?!\s*(?:Euro|EUR|€|Mio|Mrd|Prozent|%))", s.text
             ):
                 if not any(a <= m.start() < b for a, b in spans):
                     add(m.group(1), m.start(), m.end(), cue=0.8)
@@ -764,6 +830,7 @@ def candidates(
                 words = name.split()
                 if (
                     any(w in _NOT_NAMES for w in words)
+                    or fold(name) in fold(question.text)  # what the question names is not its answer
                     or gazetteer.find_places(name)
                     or gazetteer.find_organisations(name)
                 ):
@@ -801,11 +868,17 @@ def candidates(
                 add(m.group(0), m.start(), m.end(), cue=cue)
         elif asked is Asked.PLACE:
             qfold = fold(question.text)
-            used: list[tuple[int, int]] = []
+            # "Datteln-Hamm-Kanal", "Rhein-Herne-Straße": the towns in the name of a waterway or a street
+            used: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FEATURE_NAME.finditer(s.text)]
+            listed = _enumerated(value_spans, s.text)
             for m in _PLACE_COMPOUND.finditer(s.text):
+                if any(a <= m.start() < b for a, b in used):
+                    continue
                 if (town := gazetteer.find_places(m.group(1))) and fold(m.group(0)) not in qfold:
                     used.append((m.start(), m.end()))
-                    add(m.group(0), m.start(), m.end(), cue=_inside(question, town[0].ags, gazetteer))
+                    cue = _inside(question, town[0].ags, gazetteer)
+                    cue *= LISTED if (m.start(1), m.end(1)) in listed else 1.0
+                    add(m.group(0), m.start(), m.end(), cue=cue)
             for m in _DISTRICT.finditer(s.text):
                 if fold(m.group(1)) not in qfold:
                     add(m.group(1), m.start(1), m.end(1))
@@ -818,7 +891,34 @@ def candidates(
                     continue
                 if gazetteer.places[pm.ags].kind not in ("gemeinde", "kreisfreie_stadt"):
                     continue
-                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=0.7 * _inside(question, pm.ags, gazetteer))
+                cue = 0.7 * _inside(question, pm.ags, gazetteer) * (LISTED if (pm.start, pm.end) in listed else 1.0)
+                add(gazetteer.places[pm.ags].name, pm.start, pm.end, cue=cue)
+    return out
+
+
+_FEATURE_NAME = re.compile(
+    r"[A-ZÄÖÜ][\wäöüß]*(?:-[A-ZÄÖÜ][\wäöüß]*)*-(?:[A-ZÄÖÜ][\wäöüß]*)?"
+    r"(?:[Kk]anal|[Ss]traße|[Ss]trasse|[Ww]eg|[Pp]latz|[Pp]ark|[Hh]afen|[Bb]ahn|[Aa]llee|[Rr]ing|[Bb]rücke|"
+    r"[Bb]ahnhof|[Uu]fer|[Gg]asse|[Dd]amm)\b"
+)
+LISTED = 0.5  # a place in an enumeration ("Duisburg, Gelsenkirchen, Hamm und Kreis Unna") is not where one thing is
+_LIST_LINK = re.compile(r"\s*(?:,|und|sowie|oder)\s*(?:(?:die|der|den|dem)\s+)?(?:(?:Stadt|Kreis|Gemeinde)\s+)?")
+
+
+def _enumerated(spans: Sequence[tuple[int, int]], sentence: str) -> set[tuple[int, int]]:
+    """The places of ``spans`` that stand in an enumeration of three or more, joined by commas and "und"."""
+    ordered = sorted(set(spans))
+    out: set[tuple[int, int]] = set()
+    run = ordered[:1]
+    for prev, cur in itertools.pairwise(ordered):
+        if _LIST_LINK.fullmatch(sentence[prev[1] : cur[0]]):
+            run.append(cur)
+            continue
+        if len(run) >= 3:
+            out.update(run)
+        run = [cur]
+    if len(run) >= 3:
+        out.update(run)
     return out
 
 
@@ -926,7 +1026,9 @@ def _value_spans(asked: Asked, sentence: str, gazetteer: Gazetteer) -> list[tupl
     if asked is Asked.AMOUNT:
         return [(a.start, a.end) for a in find_amounts(sentence)]
     if asked is Asked.DATE:
-        return [(a, b) for a, b, _ in find_dates(sentence)]
+        found = [(a, b) for a, b, _ in find_dates(sentence)]
+        years = [(m.start(), m.end()) for m in _YEAR.finditer(sentence)]  # "ging 2013 in Betrieb und wurde 2021 …"
+        return found + [y for y in years if not any(a <= y[0] < b for a, b in found)]
     if asked is Asked.COUNT:
         return [(m.start(), m.end()) for m in re.finditer(r"\d+(?:\.\d{3})*", sentence)]
     return []
@@ -1086,6 +1188,82 @@ def _weights(
     return out
 
 
+# German says one event with many verbs and nouns: "Arbeit aufgenommen" / "Start", "stillgelegt" / "vom Netz
+# gegangen", "bewilligt" / "Förderbescheid". Stem prefixes (folded) of each kind, matched both ways, and the
+# phrases of several words that state it in a text.
+_EVENT_STEMS = {
+    "start": (
+        "start",
+        "gestart",
+        "beginn",
+        "begonn",
+        "begann",
+        "aufgenomm",
+        "aufnahm",
+        "eroffn",
+        "spatenstich",
+        "inbetriebnahm",
+        "gegrund",
+        "grundung",
+        "auftakt",
+    ),
+    "end": (
+        "abgeschloss",
+        "abschluss",
+        "abschliess",
+        "beend",
+        "stillgelegt",
+        "stillleg",
+        "geschloss",
+        "schliessung",
+        "fertiggestellt",
+        "fertigstell",
+        "ausgelauf",
+        "eingestellt",
+    ),
+    "funding": (
+        "bewill",
+        "forderbescheid",
+        "bescheid",
+        "zuwend",
+        "zugesagt",
+        "zusag",
+        "bereitgestellt",
+        "bereitstell",
+        "gefordert",
+        "fordert",
+        "zuschuss",
+    ),
+    "cost": ("kost", "gekost", "investition", "investiert", "gesamtkost"),
+}
+_EVENT_PHRASES = {
+    "start": r"in betrieb (?:genommen|gegangen|gehen|nehmen|geht)|ging\b[^.;]{0,40}\bin betrieb|ins leben gerufen",
+    "end": r"vom netz|dicht ?gemacht|machte\b[^.;]{0,40}\bdicht\b|außer betrieb",
+    # the date of the document itself ("Stand: 15.10.2024", "Herausgeber: …")
+    "document": r"\bstand:|herausgeber|redaktionsschluss|veröffentlicht am",
+}
+
+
+def _event_of(stem: str) -> str | None:
+    """The event a word names; a compound that only begins with one ("Gründungszentrum",
+    "Bewilligungsbehörde") names a thing, not the event."""
+    for event, prefixes in _EVENT_STEMS.items():
+        if any(stem.startswith(p) and len(stem) - len(p) <= 3 for p in prefixes):
+            return event
+    return None
+
+
+def events(text: str) -> frozenset[str]:
+    """The kinds of event ``text`` states: start, end, funding (approval), cost, the document's own date."""
+    found = {e for st in _stems(text) if (e := _event_of(st))}
+    low = text.lower()
+    found.update(e for e, phrase in _EVENT_PHRASES.items() if re.search(phrase, low))
+    return frozenset(found)
+
+
+EVENT_MISS = 0.5  # a date whose clause states another kind of event than the question asks about
+
+
 def _match_strength(word: str, stems: set[str]) -> float:
     """1 when ``stems`` hold the question's ``word`` or a compound of it ("zentrum" in
     "wasserstoffzentrum"); 0.5 when they hold only a part of it ("workshop" for "validierungsworkshop")."""
@@ -1101,6 +1279,8 @@ def _match_strength(word: str, stems: set[str]) -> float:
             best = max(best, 0.75)
         if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
             best = max(best, 0.5)
+    if best < 0.75 and (event := _event_of(word)) and any(_event_of(s) == event for s in stems):
+        best = 0.75  # another word for the same event: "aufgenommen" / "Start"
     return best
 
 
@@ -1131,10 +1311,10 @@ def score(
     """Candidates with their scores, best first."""
     if not found:
         return []
-    texts = [h.passage.text for h in hits[: options.passages]]
+    texts = [h.passage.text for h in hits[: options.read]]
     weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
-    keys = _key_compounds(question)
+    keys = tuple(dict.fromkeys((*_key_compounds(question), *question.names)))
     prelim = []
     for c in found:
         in_sentence = _coverage(weights, c.citation.quote)
@@ -1148,6 +1328,14 @@ def score(
         factor = c.cue * (1.0 if c.place_ok else options.place_penalty)
         if c.place_conflict:
             factor *= options.conflict_penalty
+        if c.total_for_a_part:
+            factor *= options.total_penalty
+        if c.contradicts:
+            factor *= options.conflict_penalty
+        if _LIMIT.search(question.text) and not _LIMIT.search(c.near):
+            factor *= LIMIT_MISS  # "höchstens" asks for a cap, not for what one project got
+        if question.asked is Asked.DATE and question.events and (stated := events(c.near)):
+            factor *= 1.0 if stated & question.events else EVENT_MISS  # (no event stated: measured no better)
         where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
         if keys and not all(_match_strength(k, set(_stems(where))) >= 0.75 for k in keys):
             factor *= options.missing_penalty
@@ -1164,6 +1352,69 @@ def score(
         out.append(Scored(c, sc + options.w_agree * sum(others), overlap, 1 + len(others)))
     out.sort(key=lambda x: (-x.score, x.candidate.rank, x.candidate.value_start))
     return out
+
+
+_TOTAL = re.compile(
+    r"\b(?:programmvolumen|gesamtvolumen|fördervolumen|gesamtbudget|\w*aufruf\w*\s+mit|alle[nr]?\s+(?:projekte|vorhaben|maßnahmen|"
+    r"standorte)|sämtliche[nr]?|(?:\d+|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)\s+(?:[a-zäöüß]+\s+)?"
+    r"(?:projekte|vorhaben|maßnahmen|einzelprojekte)|(?:insgesamt|zusammen)\b[^.;]{0,40}\b(?:stehen|steht|bereit|"
+    r"zur verfügung))\b",
+    re.IGNORECASE,
+)
+_ASKS_TOTAL = re.compile(r"\b(?:insgesamt|zusammen|gesamt\w*|alle[nr]?)\b", re.IGNORECASE)
+
+
+def _total_for_a_part(question: Question, near_text: str, sentence: str, gazetteer: Gazetteer) -> bool:
+    """The question asks about one place or thing, the value's clause states a total over many ("Insgesamt
+    stehen 45 Mio. Euro bereit", "sieben Projekte mit zusammen 47,5 Mio. Euro") without naming it: the
+    programme's figure, not the one asked for. And the reverse: a question for a programme's total
+    ("insgesamt", no place) is not answered by a sentence about one town's share. Counts are exempt."""
+    if question.asked is Asked.COUNT:
+        return False
+    if _ASKS_TOTAL.search(question.text):
+        # a programme's total: the share of one town or Kreis is a part ("… für den Kreis Unna")
+        return bool(question.programs) and not question.place_keys and bool(gazetteer.find_places(sentence))
+    if not _TOTAL.search(near_text):
+        return False
+    wanted = set(question.place_keys)
+    if wanted and any(wanted & set(gazetteer.expand_up(m.ags)) for m in gazetteer.find_places(near_text)):
+        return False
+    keys = (*_key_compounds(question), *question.names)
+    near = set(_stems(near_text))
+    named = [k for k in keys if _match_strength(k, near) >= 0.75]
+    return bool(wanted or keys) and not named
+
+
+# A question for a limit and the words that state one.
+_LIMIT = re.compile(
+    r"(?i)\b(?:höchstens|maximal|max\.|bis zu|obergrenze|höchstbetrag|höchstförder\w*|mindestens|minimal|"
+    r"mindestbetrag|untergrenze)"
+)
+LIMIT_MISS = 0.5
+
+
+# Adjectives of opposite meaning (stems): "An 18 Ladepunkten können private Fahrzeuge tanken" does not count
+# the "öffentliche Ladepunkte".
+_OPPOSITES = (("offent", "privat"), ("stationar", "mobil"), ("befrist", "unbefrist"))
+# A plan or a target ("Ziel für 2023: zehn …", "sollen entstehen") does not say what was done.
+_PLAN = re.compile(
+    r"\b(?:ziel\w*|geplant\w*|plant|sollen|soll|erwartet|erwarten|vorgesehen|angestrebt\w*|prognos\w*)\b"
+)
+_PAST = re.compile(r"\b(?:war|waren|wurde|wurden|hatte|hatten|gab)\b")
+
+
+def _contradicts(question: Question, near_text: str, sentence: str, start: int) -> bool:
+    """The clause names the opposite of an adjective of the question and not the adjective itself, or a plan
+    when the question asks (in the past tense) what was done."""
+    q, near = set(_stems(question.text)), set(_stems(near_text))
+    for a, b in _OPPOSITES:
+        for mine, other in ((a, b), (b, a)):
+            said = any(w.startswith(mine) for w in q) and not any(w.startswith(mine) for w in near)
+            if said and any(w.startswith(other) for w in near):
+                return True
+    low = question.text.lower()
+    clause = sentence[max(sentence.rfind(";", 0, start), sentence.rfind(", ", 0, start)) + 1 : start]
+    return bool(_PAST.search(low)) and not _PLAN.search(low) and bool(_PLAN.search(f"{clause} {near_text}".lower()))
 
 
 # Nouns that say what kind of value is asked, not what it is about.
@@ -1243,7 +1494,7 @@ def answer(
 ) -> AnswerResult:
     """The best candidate when it is good enough and no other value comes close; else no answer.
     ``documents`` (by doc id) give the text around the passages: whole sentences and their context."""
-    found = candidates(question, hits, gazetteer, register, options.passages, documents)
+    found = candidates(question, hits, gazetteer, register, options.read, documents)
     ranked = score(question, found, hits, options)
     if not ranked:
         return AnswerResult(question, None, ())
@@ -1266,6 +1517,26 @@ def read_documents(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]
     }
 
 
+def subject_query(question: str) -> str:
+    """The question without its question words and auxiliaries: what it is about ("Wann hat das
+    Transformationsbüro in Herne seine Arbeit aufgenommen?" -> "Transformationsbüro Herne Arbeit aufgenommen")."""
+    words = re.findall(r"[\wäöüßÄÖÜ][\wäöüßÄÖÜ.-]*", question)
+    kept = [w for w in words if fold(w) not in _QUESTION_WORDS and w.lower() not in _ARTICLES]
+    return " ".join(kept) or question
+
+
+_ARTICLES = frozenset(
+    "der die das des dem den ein eine einer eines einem einen im in am an zum zur vom von mit".split()
+)
+
+
+def merge_hits(first: Sequence[Hit], second: Sequence[Hit], limit: int, extra: int) -> list[Hit]:
+    """The best ``limit`` hits of the first retrieval, then up to ``extra`` hits of the second it did not find."""
+    seen = {h.passage.passage_id for h in first[:limit]}
+    added = [h for h in second if h.passage.passage_id not in seen][:extra]
+    return [*first[:limit], *added]
+
+
 def ask(
     question: str,
     searcher: Searcher,
@@ -1277,5 +1548,18 @@ def ask(
     request = request or SearchRequest(query=question, k=max(10, options.passages))
     result = searcher.search(request)
     parsed = understand_question(question, searcher.gazetteer, register)
-    documents = read_documents(searcher.store, result.hits[: options.passages])
-    return answer(parsed, result.hits, searcher.gazetteer, register, options, documents), result
+    hits = answer_hits(searcher, request, result.hits, options)
+    documents = read_documents(searcher.store, hits)
+    return answer(parsed, hits, searcher.gazetteer, register, options, documents), result
+
+
+def answer_hits(
+    searcher: Searcher, request: SearchRequest, hits: Sequence[Hit], options: AnswerOptions = AnswerOptions()
+) -> list[Hit]:
+    """The hits an answer reads: the best ``options.passages`` of the search, then up to
+    ``options.second_retrieval`` more from a search (same filter) with the question's subject words alone, which
+    finds passages the question words crowd out (measured on the answers collection: README)."""
+    if not options.second_retrieval:
+        return list(hits[: options.passages])
+    second = searcher.search(replace(request, query=subject_query(request.query)))
+    return merge_hits(hits, second.hits, options.passages, options.second_retrieval)

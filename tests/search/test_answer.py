@@ -16,9 +16,12 @@ from search.answer import (
     answer,
     candidates,
     day_without_year,
+    events,
+    merge_hits,
     refers_back,
     score,
     sentence_spans,
+    subject_query,
     understand_question,
 )
 
@@ -289,6 +292,15 @@ def test_bracketed_values_belong_to_the_words_before_the_bracket(gazetteer: Gaze
         ("Was kostet die Wasserstofftankstelle in Hamm?", "Das Wasserstoffzentrum in Hamm kostet 38,5 Mio. Euro."),
         # the role the question asks for is missing
         ("Wer ist Bürgermeister von Lünen?", "Ansprechpartnerin der Stadt Lünen: Petra Wolsing (Stadtentwicklung)"),
+        # a multi-word name the question names is named only in part: another facility, another office
+        (
+            "Wann wurde das Kraftwerk Scholven stillgelegt?",
+            "Das ältere Kraftwerk in Lippholthausen ist seit Ende 2018 stillgelegt.",
+        ),
+        (
+            "Wer leitet das Projektbüro Kraftwerk?",
+            "„Wir gestalten den Wandel selbst“, sagt Nadine Kowalczyk, die das Transformationsbüro leiten wird.",
+        ),
     ],
 )
 def test_no_answer_from_a_sentence_about_something_else(question: str, text: str, gazetteer: Gazetteer) -> None:
@@ -376,3 +388,116 @@ def test_the_words_before_an_amount_state_its_kind(gazetteer: Gazetteer) -> None
     q = understand_question("Wie hoch ist der Zuschuss aus dem 5-StandorteProgramm für die Mobilstationen?", gazetteer)
     a = answer(q, [hit("Mobilstationen: " + text)], gazetteer).answer
     assert a is not None and a.value == 1_080_000
+
+
+def test_a_multi_word_name_is_found_whole(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann wurde das Kraftwerk Scholven im Kreis Unna stillgelegt?", gazetteer)
+    assert set(q.names) == {"kraftwerk", "scholv"}  # not the place, not the question word
+    q = understand_question("Wann wurde das Kraftwerk Scholven stillgelegt?", gazetteer)
+    text = "Das Kraftwerk Scholven ist seit Ende 2018 stillgelegt."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2018"
+
+
+def test_towns_in_the_name_of_a_canal_or_street_and_in_an_enumeration_are_no_answer(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wo liegt die frühere Schachtanlage?", gazetteer)
+    text = "Das Gelände der früheren Schachtanlage liegt im Norden des Stadtteils Oberaden, am Datteln-Hamm-Kanal."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "Oberaden"  # the genitive "des Stadtteils", not the canal's towns
+    q = understand_question("Wo sitzt das Büro?", gazetteer)
+    text = "Das Büro hält den Kontakt zu den Standorten Duisburg, Gelsenkirchen, Hamm und Kreis Unna."
+    assert all(c.cue <= 0.5 for c in candidates(q, [hit(text)], gazetteer))
+    assert answer(q, [hit(text)], gazetteer).answer is None
+
+
+def test_a_decade_is_no_date(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann hat das Büro seine Arbeit aufgenommen?", gazetteer)
+    text = "Am Standort des Büros wird seit den 1960er-Jahren Strom erzeugt."
+    assert candidates(q, [hit(text)], gazetteer) == []
+
+
+def test_one_event_in_other_words() -> None:
+    assert events("Wann hat das Büro seine Arbeit aufgenommen?") == {"start"}
+    assert events("Start war am 1. Oktober 2022.") == {"start"}
+    assert events("Das Kraftwerk ging 2013 in Betrieb.") == {"start"}
+    assert events("Die letzten Kraftwerke gehen 2038 vom Netz.") == {"end"}
+    assert events("Der Förderbescheid wurde übergeben.") == {"funding"}
+    assert events("Das Gründungszentrum und die Bewilligungsbehörde") == frozenset()  # things, not events
+
+
+def test_a_date_of_another_event_counts_less(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann wurde das Kraftwerk stillgelegt?", gazetteer)
+    text = "Das Kraftwerk ging 2013 in Betrieb und wurde 2021 stillgelegt."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2021"
+    q = understand_question("Wann hat das Transformationsbüro seine Arbeit aufgenommen?", gazetteer)
+    text = "Start des Transformationsbüros war der 1. Oktober 2022."
+    a = answer(q, [hit(text)], gazetteer).answer
+    assert a is not None and a.value == "2022-10-01"
+
+
+def test_a_table_cell_is_read_with_its_column_name(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wann eröffnet der Campus Kreislaufwirtschaft?", gazetteer)
+    text = "Projekt | Ort | Förderung | Bewilligung\n\nCampus Kreislaufwirtschaft | Unna | 6,4 Mio. € | 2022"
+    (c,) = [c for c in candidates(q, [hit(text)], gazetteer) if c.value == "2022"]
+    assert c.near.startswith("Bewilligung")
+    # the year of the approval, not of the opening: it counts less than the same row without column names
+    (alone,) = score(q, candidates(q, [hit(text.split("\n\n")[1])], gazetteer), [hit(text)])
+    (with_names,) = score(q, [c], [hit(text)])
+    assert with_names.score < alone.score
+
+
+def test_a_total_over_many_is_no_answer_for_one(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viel JTF-Förderung hat Bottrop bekommen?", gazetteer)
+    text = "Insgesamt stehen 45 Mio. Euro aus dem Just Transition Fund bereit."
+    (c,) = candidates(q, [hit(text)], gazetteer)
+    assert c.total_for_a_part
+    q = understand_question("Wie viel JTF-Förderung steht insgesamt bereit?", gazetteer)
+    assert not any(c.total_for_a_part for c in candidates(q, [hit(text)], gazetteer))
+
+
+def test_a_person_question_is_not_answered_by_its_own_words(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wer leitet das Projektbüro Kraftwerk?", gazetteer)
+    text = "Kontakt: Projektbüro Kraftwerk, kraftwerk@example.org"
+    assert candidates(q, [hit(text)], gazetteer) == []
+
+
+def test_a_programme_total_is_not_answered_by_one_towns_share(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viel Geld war im 5-StandorteProgramm insgesamt bewilligt?", gazetteer)
+    text = "Bis Ende 2023 wurden sieben Projekte mit 47,5 Mio. Euro bewilligt, koordiniert für den Kreis Unna."
+    (c,) = candidates(q, [hit(text)], gazetteer)
+    assert c.total_for_a_part
+
+
+def test_the_opposite_adjective_or_a_plan_contradicts_the_question(gazetteer: Gazetteer) -> None:
+    q = understand_question("Wie viele öffentliche Ladepunkte gibt es in Dortmund?", gazetteer)
+    text = "In Dortmund können an 18 Ladepunkten private E-Fahrzeuge Strom tanken."
+    assert all(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+    q = understand_question("Wie viele Lückenschlüsse waren Ende 2022 umgesetzt?", gazetteer)
+    text = "Ziel für 2023: weitere zehn Lückenschlüsse."
+    assert all(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+    text = "Bis Ende 2022 waren 31 Lückenschlüsse umgesetzt."
+    assert not any(c.contradicts for c in candidates(q, [hit(text)], gazetteer))
+
+
+def test_the_second_search_asks_for_the_subject_alone_and_adds_what_the_first_missed() -> None:
+    assert subject_query("Wann hat das Transformationsbüro in Herne seine Arbeit aufgenommen?") == (
+        "Transformationsbüro Herne seine Arbeit aufgenommen"
+    )
+    first = [hit("eins", rank=0), hit("zwei", rank=1)]
+    second = [hit("zwei", rank=1), hit("drei", rank=2, doc="d2"), hit("vier", rank=3, doc="d3")]
+    merged = merge_hits(first, second, limit=2, extra=1)
+    assert [h.passage.text for h in merged] == ["eins", "zwei", "drei"]
+
+
+def test_the_date_of_a_report_and_an_amount_without_limit(gazetteer: Gazetteer) -> None:
+    assert events("Herausgeber: Hochschule Bochum\nStand: 15.10.2024") == {"document"}
+    q = understand_question("Wann wurden die Mittel für die Vorstudie bewilligt?", gazetteer)
+    text = "Sachstandsbericht Vorstudie\nStand: 15.10.2024"
+    assert answer(q, [hit(text)], gazetteer).answer is None  # the report's date, not the approval's
+    q = understand_question("Wie hoch darf eine Studie höchstens gefördert werden?", gazetteer)
+    got = "Die Studie wurde mit 150.000 Euro gefördert."
+    cap = "Eine Studie wird mit bis zu 200.000 Euro gefördert."
+    (one,) = score(q, candidates(q, [hit(got)], gazetteer), [hit(got)])
+    (limit,) = score(q, candidates(q, [hit(cap)], gazetteer), [hit(cap)])
+    assert limit.score > 1.5 * one.score
