@@ -92,6 +92,7 @@ class EdgeStore:
         self.min_free_bytes = min_free_bytes
         self._shard: qe.EdgeShard | None = None
         self._closed = False
+        self._ensured: int | None = None  # the dimension ensure_collection checked in this process
         if path.is_dir() and any(path.iterdir()):
             found = schema_version(path)
             if found < schema.SCHEMA_VERSION and (path / "edge_config.json").exists():  # a shard, an old one
@@ -125,6 +126,10 @@ class EdgeStore:
             raise StoreCorrupted(f"The index at {self.path} cannot be loaded ({message}). {RECOVERY_HINT}") from err
 
     def ensure_collection(self, dense_dim: int) -> None:
+        if self._ensured == dense_dim and self._shard is not None:
+            # done in this process already (the server at start; each ingest job builds an Indexer that
+            # asks again): reloading the shard would block every query for the load (seconds at 100k)
+            return
         config = _edge_config(dense_dim)
         if self._shard is None:
             self._check_open()
@@ -155,6 +160,7 @@ class EdgeStore:
         for field_name in schema.PLACE_CODE_FIELDS.values():
             if field_name not in existing:
                 self._create_index(shard, field_name, qe.IntegerIndexParams(lookup=True, range=False))
+        self._ensured = dense_dim
 
     def _create_index(self, shard: qe.EdgeShard, field_name: str, params: Any) -> None:
         op = qe.UpdateOperation.create_field_index(field_name, params)
