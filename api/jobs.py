@@ -6,11 +6,17 @@ a function ``run(progress, cancelled) -> report``; ``progress(done, total)`` upd
 /jobs/{id}`` shows, and ``cancelled()`` turns true at shutdown (the job then stops at its next
 file: an interrupted ingest is redone by the next run, see ``ingest.pipeline``). Jobs live in memory:
 a restart forgets them (their effect is in the registry and the index).
+
+A job runs at a lower CPU priority than the requests (``JOB_NICENESS``; on Linux the niceness is per
+thread, and the threads and processes a job starts inherit it: torch's threads embedding passages,
+the parser workers). On the benchmark's 2 cores an ingest beside the server otherwise took the CPU
+from the queries (``python -m evaluation.bench.ingest_load``, evaluation/reports/serving.md).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -27,6 +33,21 @@ Progress = Callable[[int, "int | None"], None]
 JobFn = Callable[[Progress, Callable[[], bool]], dict[str, Any]]
 
 MAX_KEPT_JOBS = 200
+JOB_NICENESS = 10  # added to the server's niceness for a job's thread (19 is the lowest priority)
+
+
+def lower_thread_priority(increment: int = JOB_NICENESS) -> int | None:
+    """Lower the calling thread's CPU priority by ``increment``; its niceness after, or None where the
+    platform cannot (niceness per thread is Linux's; elsewhere the job runs at the server's priority)."""
+    if not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+        return None
+    tid = threading.get_native_id()
+    try:
+        niceness = min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+        os.setpriority(os.PRIO_PROCESS, tid, niceness)
+        return os.getpriority(os.PRIO_PROCESS, tid)
+    except OSError:
+        return None
 
 
 class JobCancelled(Exception):
@@ -118,6 +139,8 @@ class JobManager:
             self._threads.pop(job.job_id, None)
 
     def _run(self, job: Job, fn: JobFn) -> None:
+        lower_thread_priority()
+
         def progress(done: int, total: int | None) -> None:
             if self._stopping.is_set():
                 raise JobCancelled

@@ -104,6 +104,7 @@ class AppState:
         self._last_attempt = 0.0
         self._closed = False
         self._register: tuple[tuple[int, int, float], Register] | None = None
+        self._refreshed_at: tuple[int, int, float] | None = None  # registry stamp of the last stale look
         self._register_lock = threading.Lock()
         self.metrics.watch_index(self.snapshot)
 
@@ -206,10 +207,18 @@ class AppState:
         (once, in isolated parser workers)."""
         gazetteer = self.require_gazetteer()
         with self._register_lock, self.registry() as reg:
-            done = refresh_stale_register(self.settings, reg, self.raw, gazetteer, parser_factory=self.parser_factory)
-            if done is not None:
-                log.info("register: %d documents re-enriched from raw bytes", done.refreshed)
             stamp = reg.intel_stamp()
+            # Stale documents are looked for only when the registry changed since the last look: one
+            # whose raw bytes are gone fails the same way every time, and each look reads every
+            # document (48 ms a question at 30k passages, 3,750 documents, all without raw bytes).
+            if self._refreshed_at != stamp:
+                done = refresh_stale_register(
+                    self.settings, reg, self.raw, gazetteer, parser_factory=self.parser_factory
+                )
+                if done is not None:
+                    log.info("register: %d documents re-enriched from raw bytes", done.refreshed)
+                stamp = reg.intel_stamp()
+                self._refreshed_at = stamp
             if self._register is None or self._register[0] != stamp:
                 self._register = (stamp, build_register(reg.intel_rows(), gazetteer))
             return self._register[1]

@@ -386,6 +386,12 @@ def bench_command(
     http: Annotated[
         bool, typer.Option("--http/--no-http", help="Also measure through the HTTP API when it is installed.")
     ] = True,
+    keep_index: Annotated[
+        bool,
+        typer.Option(
+            "--keep-index", help="Keep each size's index in <data_dir>/bench/index-<size>/ (to profile it afterwards)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Performance benchmark: ingest, embedding, store writes, query latency and memory (a report, not a test)."""
@@ -402,6 +408,7 @@ def bench_command(
         queries=queries,
         real_vectors=real_vectors,
         server_command=api_server_command if http else None,
+        keep_index=keep_index,
     )
     try:
         result = bench.run(s, options, target, progress=_progress(as_json))

@@ -26,8 +26,12 @@ def match_spans(text: str, stems: Iterable[str]) -> list[tuple[int, int]]:
     wanted = frozenset(stems)
     long_parts = [s for s in wanted if len(s) >= MIN_PART and not s.isdigit()]
     spans: list[tuple[int, int]] = []
+    matches: dict[str, bool] = {}  # a passage repeats its words: each stem is decided once
     for tok in tokenize(text):
-        if tok.stem in wanted or any(part in tok.stem for part in long_parts):
+        match = matches.get(tok.stem)
+        if match is None:
+            match = matches[tok.stem] = tok.stem in wanted or any(part in tok.stem for part in long_parts)
+        if match:
             if spans and tok.start < spans[-1][1]:  # hyphen parts overlap their compound
                 spans[-1] = (spans[-1][0], max(spans[-1][1], tok.end))
             else:

@@ -301,3 +301,36 @@ def test_crawl_job_fetches_and_indexes_a_source(admin: TestClient) -> None:
 def test_unknown_jobs(admin: TestClient) -> None:
     assert admin.get("/jobs/" + "a" * 32, headers=KEY).status_code == 404
     assert admin.get("/jobs/not-a-job", headers=KEY).status_code == 422
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread niceness is Linux's")
+def test_a_job_runs_at_a_lower_priority_and_so_do_the_processes_it_starts() -> None:
+    """The job's thread is niced (``JOB_NICENESS``), the requests' threads are not, and a process the
+    job starts (a parser worker, torch's threads) inherits the job's priority: measured in a real
+    child process."""
+    import subprocess
+    import sys
+
+    from api.jobs import JOB_NICENESS, JobManager
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: dict[str, int] = {}
+
+    def job(progress: object, cancelled: object) -> dict[str, int]:
+        seen["thread"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, text=True, check=True
+        )
+        seen["child"] = int(child.stdout)
+        return {}
+
+    jobs = JobManager()
+    job_id = jobs.submit("ingest", {}, job)["job_id"]
+    deadline = time.monotonic() + 30
+    while (jobs.get(job_id) or {}).get("status") in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    jobs.shutdown()
+    assert (jobs.get(job_id) or {}).get("status") == "succeeded"
+    expected = min(19, before + JOB_NICENESS)
+    assert seen == {"thread": expected, "child": expected}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller's thread is not

@@ -842,3 +842,20 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
         assert recall["05513000"] == 1.0, recall  # the exact path
     finally:
         store.close()
+
+
+def test_edge_ensure_collection_again_in_the_same_process_keeps_the_open_shard(tmp_path: Path) -> None:
+    """Every ingest job of the server builds an Indexer that ensures the collection again; a second
+    call for the same dimension must not reload the shard (the load blocks every query), and a
+    different dimension is still refused."""
+    store = EdgeStore(tmp_path / "shard")
+    try:
+        store.ensure_collection(DIM)
+        shard = store._shard
+        store.ensure_collection(DIM)
+        assert store._shard is shard
+        with pytest.raises(StoreError):
+            store.ensure_collection(DIM + 1)
+        assert store.count() == 0  # still usable after the refusal
+    finally:
+        store.close()
