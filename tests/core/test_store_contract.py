@@ -541,7 +541,7 @@ WRITER = textwrap.dedent(
     import sys, time
     sys.path.insert(0, {root!r})
     from pathlib import Path
-    from tests.test_store_contract import DIM, POINTS
+    from tests.core.test_store_contract import DIM, POINTS
     from core.store.edge import EdgeStore
 
     store = EdgeStore(Path({path!r}))

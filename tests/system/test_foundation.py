@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SAMPLE, SampleIndex
 
 from core.models import FileStatus
 from core.settings import PROJECT_ROOT, Settings
 from ingest.parse import parse_bytes
 from search.engine import SearchOptions, SearchRequest
-from tests.conftest import SAMPLE, SampleIndex
 
 pytestmark = pytest.mark.slow
 
