@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from core.models import DocInfo
 from core.settings import Settings
 from core.store.base import IndexPoint, SearchFilter
 from evaluation.bench.queries import FILTERS, MODES, interleaved, latency_rows, memory
+from evaluation.bench.server import free_port, stop, wait_ready
 from evaluation.quality.collection import corpus_files, corpus_sha256, load_domain
 
 INGEST_REPEATS = 3
@@ -389,12 +389,6 @@ def bench_queries(settings: Settings, directory: Path, options: BenchOptions, te
 # ---------------------------------------------------------------- stage 5: HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _http_filter(flt: SearchFilter) -> dict[str, Any]:
     """The ``GET /search`` parameters of a benchmark filter (places and dates are all they use)."""
     if flt != SearchFilter(place_keys=flt.place_keys, date_from=flt.date_from, date_to=flt.date_to):
@@ -421,20 +415,7 @@ def bench_http(
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30.0) as client:
-            deadline = time.monotonic() + 300
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(
-                        f"the API server exited: {(server.stderr.read() if server.stderr else '')[-2000:]}"
-                    )
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the API server did not become ready within 300 s")
-                time.sleep(0.5)
+            wait_ready(client, server, timeout_s=300)
             served = client.get("/facets")
             served.raise_for_status()
             served_passages = int(served.json()["total_passages"])
@@ -482,12 +463,7 @@ def bench_http(
             result["memory"] = memory(server.pid)
             return result
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout_s=30)
         if server.stderr is not None:
             server.stderr.close()
 
@@ -563,9 +539,7 @@ def run(settings: Settings, options: BenchOptions, target: Path, progress: Progr
             progress(f"index {size}: queries")
         entry["search"] = bench_queries(settings, directory, options, texts_file)
         command = (
-            options.server_command(directory, port := _free_port(), options.embedder)
-            if options.server_command
-            else None
+            options.server_command(directory, port := free_port(), options.embedder) if options.server_command else None
         )
         if command:
             if progress:

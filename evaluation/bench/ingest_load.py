@@ -25,7 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 
 from evaluation.bench.queries import percentiles
+from evaluation.bench.server import free_port, stop, wait_ready
 from evaluation.quality.collection import load_domain
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -43,12 +43,6 @@ INGEST_PATH = "corpus/sample"
 ADMIN_KEY = "ingest-load-benchmark"
 TARGET_RATIO = 3.0
 QUIET_QUERIES = 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _load() -> list[float]:
@@ -67,21 +61,6 @@ def server_env(data_dir: Path, model_dir: Path | None) -> dict[str, str]:
     if model_dir is not None:
         env["FOERDERSUCHE_MODEL_DIR"] = str(model_dir)
     return env
-
-
-def wait_ready(client: httpx.Client, server: subprocess.Popen[str], timeout_s: float = 600) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited: {(server.stderr.read() if server.stderr else '')[-2000:]}")
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the server did not become ready within {timeout_s:g} s")
-        time.sleep(0.5)
 
 
 def query_phase(
@@ -118,7 +97,7 @@ def query_phase(
 
 def run(data_dir: Path, model_dir: Path | None, queries: int) -> dict[str, Any]:
     texts = [q.text for q in load_domain().queries]
-    port = _free_port()
+    port = free_port()
     env = server_env(data_dir, model_dir)
     command = [sys.executable, "-m", "foerdersuche.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
@@ -132,7 +111,7 @@ def run(data_dir: Path, model_dir: Path | None, queries: int) -> dict[str, Any]:
     }
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600.0) as client:
-            wait_ready(client, server)
+            wait_ready(client, server, timeout_s=600)
             report["passages"] = int(client.get("/facets").json()["total_passages"])
             query_phase(client, texts, lambda: False, len(texts))  # warm-up: one pass over the queries
             report["phases"]["quiet"] = query_phase(client, texts, lambda: False, queries)
@@ -172,12 +151,7 @@ def run(data_dir: Path, model_dir: Path | None, queries: int) -> dict[str, Any]:
 
             report["phases"]["quiet-after"] = query_phase(client, texts, lambda: False, queries)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout_s=60)
     # the quiet baseline: the lower p95 of the two quiet phases (the host's other load varies)
     quiet = min(report["phases"]["quiet"]["p95"], report["phases"]["quiet-after"]["p95"])
     report["verdict"] = [

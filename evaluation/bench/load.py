@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.settings import PROJECT_ROOT, Settings
+from evaluation.bench.server import free_port
 
 RSS_MARGIN_MB = 30.0
 RSS_MARGIN_SHARE = 0.10
@@ -323,12 +323,6 @@ def write_report(report: LoadReport, folder: Path) -> tuple[Path, Path]:
 
 
 # ----------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(model_dir: Path) -> dict[str, str]:
