@@ -322,7 +322,7 @@ def search_response(state: AppState, params: SearchParams) -> SearchResponse:
 
 def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
     """The question's direct answer from the retrieved passages and the register (``search.answer``)."""
-    from search.answer import answer, answer_hits, read_documents, understand_question
+    from search.answer import answer_search, understand_question
 
     gazetteer = state.require_gazetteer()
     question = understand_question(found.params.q, gazetteer)
@@ -331,9 +331,7 @@ def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
     register = state.register()
     question = understand_question(found.params.q, gazetteer, register)
     with state.index_lock.read():  # the second search and the text around the passages, as `ask` reads them
-        hits = answer_hits(state.require_searcher(), found.result.request, found.result.hits)
-        documents = read_documents(state.require_store(), hits)
-    a = answer(question, hits, gazetteer, register, documents=documents).answer
+        a = answer_search(question, state.require_searcher(), found.result.request, found.result.hits, register).answer
     if a is None:
         return None
     d = a.to_dict()

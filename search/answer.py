@@ -1548,9 +1548,22 @@ def ask(
     request = request or SearchRequest(query=question, k=max(10, options.passages))
     result = searcher.search(request)
     parsed = understand_question(question, searcher.gazetteer, register)
-    hits = answer_hits(searcher, request, result.hits, options)
-    documents = read_documents(searcher.store, hits)
-    return answer(parsed, hits, searcher.gazetteer, register, options, documents), result
+    return answer_search(parsed, searcher, request, result.hits, register, options), result
+
+
+def answer_search(
+    question: Question,
+    searcher: Searcher,
+    request: SearchRequest,
+    hits: Sequence[Hit],
+    register: Register | None,
+    options: AnswerOptions = AnswerOptions(),
+) -> AnswerResult:
+    """Answer ``question`` from the ``hits`` its search ``request`` found: the second search
+    (``answer_hits``) and the text around the passages (``read_documents``), as ``ask``, the API and the
+    web page all read them."""
+    hits = answer_hits(searcher, request, hits, options)
+    return answer(question, hits, searcher.gazetteer, register, options, read_documents(searcher.store, hits))
 
 
 def answer_hits(
