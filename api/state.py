@@ -156,6 +156,10 @@ class AppState:
                 if not self.settings.qdrant_url:  # the embedded index: this process is its only writer
                     with self.registry() as reg:
                         reconcile(store, reg)  # never serve what an interrupted ingest left half-done
+                started = time.perf_counter()
+                kept = store.keep_summaries(self.settings.summary_points)
+                if kept:
+                    log.info("ranking fields of %d passages in memory (%.1f s)", kept, time.perf_counter() - started)
             except BaseException:
                 store.close()
                 raise

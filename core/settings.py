@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: str | None = Field(default=None, repr=False, description="API key for the Qdrant server.")
     collection: str = Field(default="passages", description="Collection (server) / shard (Edge) name.")
+    summary_points: int = Field(
+        default=500_000,
+        ge=0,
+        description="`serve` keeps the ranking fields of up to this many passages of the embedded index in memory "
+        "(about 40 MB per 100k passages, read in 5-6 s at start), so a query reads only ids and scores from "
+        "the index; with more passages, or 0, they are read from the index per query.",
+    )
 
     # --- chunking
     chunk_target_words: int = Field(default=120, ge=20, description="Preferred passage length in words.")

@@ -125,6 +125,11 @@ class Store(Protocol):
     def optimize(self) -> None:
         """Build indexes after a bulk write (expensive; end of an ingest run, never in a query)."""
 
+    def keep_summaries(self, limit: int) -> int:
+        """Hold the ranking fields of every point (``StoreQuery.payload="summary"``) in memory, so that
+        queries read only ids and scores from the index (a serving process); not above ``limit`` points
+        or where other processes write the index. Returns how many points are held (0: not kept)."""
+
     def verify(self) -> int:
         """Read every point with payload and vectors (a full check); returns how many there are.
         Damage the adapter can recognise raises ``StoreCorrupted``."""

@@ -48,6 +48,7 @@ from core.store.base import (
     StoredHit,
     StoreQuery,
 )
+from core.store.summaries import Summaries
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class EdgeStore:
         self._shard: qe.EdgeShard | None = None
         self._closed = False
         self._ensured: int | None = None  # the dimension ensure_collection checked in this process
+        self._summaries: Summaries | None = None  # see keep_summaries
         if path.is_dir() and any(path.iterdir()):
             found = schema_version(path)
             if found < schema.SCHEMA_VERSION and (path / "edge_config.json").exists():  # a shard, an old one
@@ -171,6 +173,23 @@ class EdgeStore:
         self._check_disk("optimize the index", extra=_disk_usage(self.path))  # segments are rewritten
         self._engine("optimize the index", shard.optimize)
 
+    def keep_summaries(self, limit: int) -> int:
+        """Hold the summary fields of every point in memory (``core.store.summaries``), so a hybrid query
+        reads only ids and scores from the engine; not when the shard has more than ``limit`` points.
+        For a process that answers many queries (the server), not for one CLI search: reading the
+        summaries takes about 3 s at 100k passages. Kept current by this store's own writes.
+        Returns how many points are held (0: none, or not kept)."""
+        shard = self._readable()
+        total = 0 if shard is None else self.count()
+        if limit <= 0 or total > limit:
+            self._summaries = None
+            return 0
+        table = Summaries()
+        if shard is not None:
+            table.put_all(self._summary_records(None))
+        self._summaries = table
+        return len(table)
+
     def close(self) -> None:
         if self._shard is not None:
             shard = self._shard
@@ -218,16 +237,16 @@ class EdgeStore:
             return
         shard = self._writable()
         self._check_disk(f"write {len(points)} points")
+        ids = [point_id_for(p.passage.passage_id) for p in points]
+        payloads = [schema.to_payload(p.passage, p.doc) for p in points]
         edge_points = [
-            qe.Point(
-                point_id_for(p.passage.passage_id),
-                {DENSE_VECTOR: list(p.dense), SPARSE_VECTOR: _sparse(p.sparse)},
-                schema.to_payload(p.passage, p.doc),
-            )
-            for p in points
+            qe.Point(point_id, {DENSE_VECTOR: list(p.dense), SPARSE_VECTOR: _sparse(p.sparse)}, payload)
+            for point_id, p, payload in zip(ids, points, payloads, strict=True)
         ]
         op = qe.UpdateOperation.upsert_points(edge_points)
         self._engine(f"write {len(points)} points", lambda: shard.update(op))
+        if self._summaries is not None:
+            self._summaries.put_all(zip(ids, payloads, strict=True))
 
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         if not doc_ids:
@@ -236,6 +255,8 @@ class EdgeStore:
         self._check_disk(f"delete {len(doc_ids)} documents")
         op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_ids))
         self._engine(f"delete {len(doc_ids)} documents", lambda: shard.update(op))
+        if self._summaries is not None:
+            self._summaries.drop_documents(doc_ids)
 
     def set_payload(self, doc_id: str, values: dict[str, object]) -> None:
         if not values:
@@ -244,6 +265,10 @@ class EdgeStore:
         self._check_disk(f"update document {doc_id}")
         op = qe.UpdateOperation.set_payload_by_filter(_doc_filter([doc_id]), dict(values))
         self._engine(f"update document {doc_id}", lambda: shard.update(op))
+        if self._summaries is not None:  # read back what the engine now holds for the document
+            fresh = list(self._summary_records(_doc_filter([doc_id])))
+            self._summaries.drop_documents([doc_id])
+            self._summaries.put_all(fresh)
 
     # --- reads
 
@@ -251,12 +276,15 @@ class EdgeStore:
         shard = self._readable()
         if shard is None or not queries:
             return [[] for _ in queries]
-        requests = [_query_request(q) for q in queries]
+        table = self._summaries
+        requests = [_query_request(q, ids_only=table is not None and q.payload == "summary") for q in queries]
         batch = qe.QueryBatchRequest(requests)
         results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
         # A point found by several queries of the batch (hybrid: by both retrievers, and again by the
         # fused query) is converted once per payload selection: about 10 us a payload, 200 of them a query.
         converted: dict[tuple[str, str], tuple[Passage, DocInfo]] = {}
+        if table is not None:
+            converted.update(self._summaries_of(shard, table, queries, results))
         out = []
         for query, points in zip(queries, results, strict=True):
             hits = []
@@ -265,10 +293,42 @@ class EdgeStore:
                 key = (query.payload, point_id)
                 found = converted.get(key)
                 if found is None:
+                    if table is not None and query.payload == "summary":
+                        continue  # deleted since the query (by a concurrent ingest): not a hit any more
                     found = converted[key] = schema.from_payload(point.payload or {})
                 hits.append(StoredHit(point_id=point_id, score=float(point.score), passage=found[0], doc=found[1]))
             out.append(hits)
         return out
+
+    def _summaries_of(
+        self, shard: qe.EdgeShard, table: Summaries, queries: Sequence[StoreQuery], results: Sequence[Sequence[Any]]
+    ) -> dict[tuple[str, str], tuple[Passage, DocInfo]]:
+        """The summaries of the points the summary queries found, from the table; the few it lacks
+        (written by a concurrent ingest after the table was read) are read from the engine and added."""
+        ids = {
+            str(point.id): None
+            for query, points in zip(queries, results, strict=True)
+            if query.payload == "summary"
+            for point in points
+        }
+        found: dict[tuple[str, str], tuple[Passage, DocInfo]] = {}
+        missing: list[Any] = []
+        for point_id in ids:
+            summary = table.get(point_id)
+            if summary is None:
+                missing.append(point_id)
+            else:
+                found[("summary", point_id)] = summary
+        if missing:
+            records = self._engine(
+                f"read {len(missing)} points", lambda: shard.retrieve(missing, _summary_selector(), False)
+            )
+            table.put_all((str(r.id), r.payload or {}) for r in records)
+            for point_id in missing:
+                summary = table.get(point_id)
+                if summary is not None:  # else deleted since the query
+                    found[("summary", point_id)] = summary
+        return found
 
     def fetch(self, point_ids: Sequence[str]) -> dict[str, tuple[Passage, DocInfo]]:
         shard = self._readable()
@@ -300,6 +360,19 @@ class EdgeStore:
 
     def iter_points(self, batch: int = 512) -> Iterator[tuple[str, Passage, DocInfo]]:
         return self._scroll(None, batch)
+
+    def _summary_records(self, flt: qe.Filter | None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(point id, summary payload) of every point matching ``flt``, page by page."""
+        shard = self._writable()
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(
+                offset=offset, limit=_SCROLL_PAGE, filter=flt, with_payload=_summary_selector(), with_vector=False
+            )
+            records, offset = self._engine("read the passage summaries", partial(shard.scroll, request))
+            yield from ((str(r.id), r.payload or {}) for r in records)
+            if offset is None:
+                return
 
     def _scroll(self, flt: qe.Filter | None, page: int) -> Iterator[tuple[str, Passage, DocInfo]]:
         shard = self._readable()
@@ -438,9 +511,14 @@ def _filter(search_filter: SearchFilter | None) -> qe.Filter | None:
     return qe.Filter(must=conditions)
 
 
-def _query_request(query: StoreQuery) -> qe.QueryRequest:
+def _summary_selector() -> Any:
+    return qe.PayloadSelector.Include(list(schema.SUMMARY_FIELDS))
+
+
+def _query_request(query: StoreQuery, *, ids_only: bool = False) -> qe.QueryRequest:
+    """The engine request of a query; ``ids_only``: no payload (the caller has the summaries)."""
     flt = _filter(query.filter)
-    payload: Any = qe.PayloadSelector.Include(list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
+    payload: Any = False if ids_only else _summary_selector() if query.payload == "summary" else True
     params = qe.SearchParams(exact=True) if query.exact else None
     nearest = []
     if query.dense is not None:

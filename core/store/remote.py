@@ -123,6 +123,10 @@ class RemoteStore:
     def optimize(self) -> None:
         """Nothing to do: a server runs its optimizers in the background."""
 
+    def keep_summaries(self, limit: int) -> int:
+        """Not kept: other processes may write the server's collection, so a copy here could go stale."""
+        return 0
+
     def close(self) -> None:
         self._call("close the connection", self._client.close)
 

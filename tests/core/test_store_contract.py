@@ -231,7 +231,18 @@ def make_remote(tmp_path: Path) -> RemoteStore:
     return RemoteStore(QdrantClient(":memory:"), "passages")
 
 
-ADAPTERS: dict[str, Callable[[Path], Store]] = {"edge": make_edge, "remote": make_remote}
+def make_edge_with_summaries(tmp_path: Path) -> EdgeStore:
+    """An Edge store as the server runs it: the ranking fields of every point held in memory."""
+    store = make_edge(tmp_path)
+    store.keep_summaries(10_000)
+    return store
+
+
+ADAPTERS: dict[str, Callable[[Path], Store]] = {
+    "edge": make_edge,
+    "edge-summaries": make_edge_with_summaries,
+    "remote": make_remote,
+}
 
 
 @pytest.fixture(params=sorted(ADAPTERS))
