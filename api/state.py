@@ -131,7 +131,7 @@ class AppState:
                     problems["gazetteer"] = str(exc)
             if self.embedder is None:
                 try:
-                    self.embedder = self._given_embedder or build_embedder(self.settings)
+                    self.embedder = self._given_embedder or build_embedder(self.settings, serving=True)
                 except FoerdersucheError as exc:
                     problems["model"] = str(exc)
             if self.store is None:

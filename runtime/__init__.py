@@ -6,7 +6,8 @@ embedder, a store, a searcher, an indexer, a parser pool or a crawler (``tests/s
 checks it). Nothing here runs at import time.
 
     build_gazetteer()                     the places, programs and organisations (corpus/gazetteer)
-    build_embedder(settings[, kind])      the dense model of a process (queries by the query backend)
+    build_embedder(settings[, kind])      the dense model of a process (queries by the query backend;
+                                          the server's embeds passages in a child process)
     build_store(settings)                 Qdrant Edge in the data dir, or the configured server
     build_searcher(embedder, store, gaz)  hybrid retrieval
     search_options(settings)              the settings' default search options
@@ -56,14 +57,17 @@ def build_gazetteer() -> Gazetteer:
     return load_gazetteer()
 
 
-def build_embedder(settings: Settings, kind: EmbedderKind = "model", backend: str | None = None) -> Embedder:
+def build_embedder(
+    settings: Settings, kind: EmbedderKind = "model", backend: str | None = None, *, serving: bool = False
+) -> Embedder:
     """The configured model (``hashing``: the deterministic model-free stand-in, for quick checks);
-    ``backend`` loads one backend of it for both sides (the benchmarks compare them)."""
+    ``backend`` loads one backend of it for both sides (the benchmarks compare them); ``serving``: the
+    server's, whose passages (admin jobs) are embedded in a child process (``core.model.worker``)."""
     if kind == "hashing":
         return HashingEmbedder()
     if backend is not None:
         return load_embedder(settings, backend=backend)
-    return load_runtime_embedder(settings)
+    return load_runtime_embedder(settings, passages_in_worker=serving)
 
 
 def build_store(settings: Settings) -> Store:

@@ -57,6 +57,12 @@ class Embedder(Protocol):
         """L2-normalised float32 matrix, one row per query."""
 
 
+class PassageEmbedder(Embedder, Protocol):
+    """An embedder that says which backend runs it (``E5Embedder``, ``core.model.worker.WorkerEmbedder``)."""
+
+    backend: str
+
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -327,8 +333,8 @@ class RuntimeEmbedder:
         self,
         queries: E5Embedder,
         *,
-        passages: E5Embedder | None = None,
-        load_passages: Callable[[], E5Embedder] | None = None,
+        passages: PassageEmbedder | None = None,
+        load_passages: Callable[[], PassageEmbedder] | None = None,
         passage_backend: Callable[[], str] | None = None,
         cache_size: int = 1024,
     ) -> None:
@@ -344,7 +350,7 @@ class RuntimeEmbedder:
         self._lock = threading.Lock()
 
     @property
-    def passages(self) -> E5Embedder:
+    def passages(self) -> PassageEmbedder:
         if self._passages is None:
             with self._lock:
                 if self._passages is None and self._load_passages is not None:
@@ -399,10 +405,14 @@ class RuntimeEmbedder:
         return (self.name, self.queries.backend, text)
 
 
-def load_runtime_embedder(settings: Settings, *, passages: E5Embedder | None = None) -> RuntimeEmbedder:
+def load_runtime_embedder(
+    settings: Settings, *, passages: E5Embedder | None = None, passages_in_worker: bool = False
+) -> RuntimeEmbedder:
     """The embedder of ``settings`` for a process: queries by ``resolve_query_backend`` (loaded now),
     passages by ``settings.embed_backend`` (the same model object when both resolve alike, else loaded
-    on first use). ``passages``: an already loaded passage embedder to use (tests, evaluation)."""
+    on first use). ``passages``: an already loaded passage embedder to use (tests, evaluation).
+    ``passages_in_worker``: a passage backend other than the queries' runs in a child process
+    (``core.model.worker``; the server, so that its admin jobs never load torch into it)."""
     query = resolve_query_backend(settings)
     passage = settings.embed_backend
     if passages is not None and query in ("same", passages.backend, passage):
@@ -413,9 +423,19 @@ def load_runtime_embedder(settings: Settings, *, passages: E5Embedder | None = N
     same = passage == query if "onnx-int8" in (passage, query) else resolve_backend(passage) == queries.backend
     if same:
         return RuntimeEmbedder(queries, passages=queries, cache_size=settings.query_cache_size)
+    if passages_in_worker:
+        from core.model.worker import WorkerEmbedder
+
+        def load_passages() -> PassageEmbedder:
+            return WorkerEmbedder(settings, passage, load_embedder)
+    else:
+
+        def load_passages() -> PassageEmbedder:
+            return load_embedder(settings, backend=passage)
+
     return RuntimeEmbedder(
         queries,
-        load_passages=lambda: load_embedder(settings, backend=passage),
+        load_passages=load_passages,
         passage_backend=lambda: resolve_backend(passage),
         cache_size=settings.query_cache_size,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +99,8 @@ def test_a_real_server_searches_without_importing_torch(
     tmp_path: Path, installed: ModelInstallReport, real_embedder: E5Embedder
 ) -> None:
     """``foerdersuche serve`` over an index built with the torch passage embedder: hybrid search through
-    HTTP works, and no torch library is mapped into the server process (/proc/PID/maps)."""
+    HTTP works, and no torch library is mapped into the server process (/proc/PID/maps), not even after
+    an admin ingest job embedded passages (in a child process: ``core.model.worker``)."""
     from ingest.discovery import discover
     from runtime import open_runtime
 
@@ -107,7 +109,16 @@ def test_a_real_server_searches_without_importing_torch(
     items, _ = discover([PROJECT_ROOT / "corpus" / "sample"])
     with open_runtime(settings, embedder=real_embedder) as rt:
         rt.indexer.ingest(items[:4])
-    with running_server(data_dir, env={"FOERDERSUCHE_MODEL_DIR": str(installed.path)}) as server:
+    inbox = data_dir / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "zeche.html").write_text(
+        "<html><head><title>Zeche Haus Aden</title></head><body><h1>Zeche Haus Aden</h1><p>Auf dem Gelände der "
+        "Zeche Haus Aden in Bergkamen entsteht ein Gewerbegebiet mit einem Wasserstoff-Reallabor, gefördert aus "
+        "dem 5-StandorteProgramm mit 4,2 Millionen Euro.</p></body></html>",
+        encoding="utf-8",
+    )
+    env = {"FOERDERSUCHE_MODEL_DIR": str(installed.path), "FOERDERSUCHE_ADMIN_KEY": "k" * 32}
+    with running_server(data_dir, env=env) as server:
         hits = server.client.get("/search", params={"q": "Strukturwandel Förderung", "mode": "dense"}).json()
         assert hits["total_passages"] > 0
         again = server.client.get("/search", params={"q": "Strukturwandel Förderung", "mode": "dense", "page": 2})
@@ -115,6 +126,20 @@ def test_a_real_server_searches_without_importing_torch(
         maps = Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
         assert "libtorch" not in maps
         assert "onnxruntime" in maps
+
+        headers = {"X-API-Key": "k" * 32}
+        job = server.client.post("/ingest", json={"paths": [str(inbox)]}, headers=headers).json()
+        deadline = time.monotonic() + 300
+        while (state := server.client.get(f"/jobs/{job['job_id']}", headers=headers).json())["status"] in (
+            "queued",
+            "running",
+        ) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert state["status"] == "succeeded", state
+        assert state["report"]["passages_written"] >= 1
+        found = server.client.get("/search", params={"q": "Wasserstoff-Reallabor Zeche Haus Aden"}).json()
+        assert found["results"][0]["title"] == "Zeche Haus Aden"
+        assert "libtorch" not in Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- the query cache (fast)
