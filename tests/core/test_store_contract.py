@@ -870,3 +870,20 @@ def test_edge_ensure_collection_again_in_the_same_process_keeps_the_open_shard(t
         assert store.count() == 0  # still usable after the refusal
     finally:
         store.close()
+
+
+def test_edge_maps_the_sparse_and_payload_indexes_instead_of_copying_them_into_memory(tmp_path: Path) -> None:
+    """New shards place the lexical index and every payload index ``Cold`` (memory-mapped, read on
+    demand): the engine's default copies the sparse index into the heap (README, serving memory)."""
+    import qdrant_edge as qe
+
+    store = optimized_edge(tmp_path, POINTS)
+    try:
+        assert edge_config(tmp_path)["sparse_vectors"]["lexical"]["memory"] == "cold"
+        assert store._shard is not None
+        indexes = store._shard.info().payload_schema
+        assert set(indexes) >= {"doc_id", "place_keys", "date_int", "place_codes_kreis"}
+        assert {str(index.params.memory) for index in indexes.values()} == {str(qe.Memory.Cold)}
+        assert query(store, limit=3, sparse=sparse_of(PASSAGES[2][0].text, query=True))[0] == PASSAGES[2][0].passage_id
+    finally:
+        store.close()
