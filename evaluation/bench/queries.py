@@ -242,6 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     embedder: Embedder = runtime.build_embedder(settings, args.embedder)
     store = runtime.build_store(settings)
+    kept = store.keep_summaries(settings.summary_points)  # as `serve` opens the index
     load_s = time.perf_counter() - started
     texts = json.loads(args.texts.read_text(encoding="utf-8"))
     try:
@@ -249,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         store.close()
     result["load_seconds"] = round(load_s, 2)
+    result["summaries_in_memory"] = kept
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0
 

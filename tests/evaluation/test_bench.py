@@ -49,6 +49,7 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
     assert [t["clients"] for t in search["throughput"]] == [1, 4]
     assert 0.0 <= search["hnsw"]["unfiltered"]["recall@10"] <= 1.0
     assert search["memory"]["peak_rss_mib"] > 0
+    assert search["summaries_in_memory"] == 500  # the Searcher is measured as `serve` runs it
     if entry["http"] is not None:  # the API is installed: measured through HTTP too
         http = entry["http"]
         # the server keeps the synthetic documents (registered as indexed) instead of reconciling them away
@@ -56,6 +57,10 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
         assert http["throughput"][0]["errors"] == 0
         for key, row in http["latency_ms"].items():
             assert row["hits_mean"] > 0, f"HTTP {key} timed queries that found nothing"
+        split = [
+            http["latency_ms"].get(f"hybrid/unfiltered, {n}") for n in ("questions (direct answer)", "other queries")
+        ]
+        assert sum(row["n"] for row in split if row) == http["latency_ms"]["hybrid/unfiltered"]["n"]
     assert {v["met"] for v in report["verdict"]} <= {True, False}
     assert "Bericht:" in result.output
     assert not (tmp_path / "data" / "bench" / "index-500").exists()  # the synthetic index is removed
