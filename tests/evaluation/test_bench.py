@@ -119,3 +119,21 @@ def test_filtered_counts_as_no_slower_only_when_p95_and_the_paired_median_both_a
     assert met(_report(31.4, 1.04)) == {True}  # within the noise margin
     assert met(_report(29.0, 1.08)) == {False}  # a lucky p95 does not hide a per-query slowdown
     assert met(_report(33.0, 0.98)) == {False}
+
+
+def test_search_during_ingest_runs_from_the_project_and_fails_a_phase_whose_ingest_failed() -> None:
+    from evaluation.bench import ingest_load
+
+    assert (ingest_load.PROJECT / ingest_load.INGEST_PATH).is_dir()  # what the admin job and the CLI ingest
+    quiet = {"p95": 40.0}
+    phases = {
+        "quiet": quiet,
+        "quiet-after": {"p95": 50.0},
+        "admin-job": {"p95": 90.0, "job_status": "succeeded"},
+        "cli-ingest": {"p95": 41.0, "cli_exit": 1},  # refused at once: its queries ran beside nothing
+    }
+    admin, cli = ingest_load.verdict(phases)
+    assert (admin["met"], admin["ratio"], admin["ingest_failed"]) == (True, 2.25, False)
+    assert (cli["met"], cli["ingest_failed"]) == (False, True)
+    phases["admin-job"]["p95"] = 121.0
+    assert ingest_load.verdict(phases)[0]["met"] is False
