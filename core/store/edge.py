@@ -187,7 +187,7 @@ class EdgeStore:
         """Hold the summary fields of every point in memory (``core.store.summaries``), so a hybrid query
         reads only ids and scores from the engine; not when the shard has more than ``limit`` points.
         For a process that answers many queries (the server), not for one CLI search: reading the
-        summaries takes about 3 s at 100k passages. Kept current by this store's own writes.
+        summaries takes 5-6 s at 100k passages. Kept current by this store's own writes.
         Returns how many points are held (0: none, or not kept)."""
         shard = self._readable()
         total = 0 if shard is None else self.count()

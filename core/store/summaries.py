@@ -16,10 +16,13 @@ tests compare them with the engine's reads), so a query answers the same with or
 
 It is kept current by the one process that writes the shard (``EdgeStore`` updates it after every
 write it makes); a point the engine returns but the table lacks is read from the engine and added.
+Reads take no lock (one dict lookup); changes, from an ingest job's thread and from query threads
+adding what they read, take one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,12 +48,17 @@ class Summaries:
         self._by_doc: dict[str, list[str]] = {}
         self._docs: dict[str, tuple[tuple[Any, ...], DocInfo]] = {}  # doc id -> (its summary fields, DocInfo)
         self._shared: dict[Any, Any] = {}  # equal tuples and strings, held once
+        self._lock = threading.RLock()
 
     def __len__(self) -> int:
         return len(self._rows)
 
     def put(self, point_id: str, payload: dict[str, Any]) -> None:
         """Add or replace a point from its payload (full or summary)."""
+        with self._lock:
+            self._put(point_id, payload)
+
+    def _put(self, point_id: str, payload: dict[str, Any]) -> None:
         doc_id = payload["doc_id"]
         fields = tuple(payload.get(f) for f in _DOC_FIELDS)
         held = self._docs.get(doc_id)
@@ -76,8 +84,9 @@ class Summaries:
             self._reshare()
 
     def put_all(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        for point_id, payload in records:
-            self.put(point_id, payload)
+        with self._lock:
+            for point_id, payload in records:
+                self._put(point_id, payload)
 
     def get(self, point_id: str) -> tuple[Passage, DocInfo] | None:
         row = self._rows.get(point_id)
@@ -96,10 +105,11 @@ class Summaries:
         return passage, doc
 
     def drop_documents(self, doc_ids: Sequence[str]) -> None:
-        for doc_id in doc_ids:
-            self._docs.pop(doc_id, None)
-            for point_id in self._by_doc.pop(doc_id, ()):
-                self._rows.pop(point_id, None)
+        with self._lock:
+            for doc_id in doc_ids:
+                self._docs.pop(doc_id, None)
+                for point_id in self._by_doc.pop(doc_id, ()):
+                    self._rows.pop(point_id, None)
 
     def points_of(self, doc_id: str) -> tuple[str, ...]:
         return tuple(self._by_doc.get(doc_id, ()))
