@@ -208,7 +208,7 @@ def _driver_cli(argv: list[str]) -> None:
             return super().embed_passages(texts)
 
     # the composition root builds every embedder, the CLI's and the server's
-    runtime.load_runtime_embedder = lambda _settings: Embedder(dim)  # type: ignore[assignment,return-value]
+    runtime.load_runtime_embedder = lambda _settings, **_options: Embedder(dim)  # type: ignore[assignment,return-value]
     kill_after = int(os.environ.get("FAULT_KILL_AFTER_UPSERTS", "0"))
     if kill_after:
         upsert = EdgeStore.upsert
