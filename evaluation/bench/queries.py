@@ -190,13 +190,7 @@ def measure(
 ) -> dict[str, Any]:
 
     searcher = runtime.build_searcher(embedder, store, runtime.build_gazetteer())
-    base = SearchOptions(
-        mode="hybrid",
-        fusion=settings.fusion,
-        dense_weight=settings.dense_weight,
-        prefetch_limit=settings.prefetch_limit,
-        place_boost=settings.place_boost,
-    )
+    base = replace(runtime.search_options(settings), mode="hybrid")
     embedder.embed_queries(texts[:WARMUP])
     # The first pass over the query set reads the index from disk into the page cache (a freshly
     # opened index); it is reported on its own, the per-mode latencies below are the steady state.

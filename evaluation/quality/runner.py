@@ -60,14 +60,7 @@ def base_options(settings: Settings) -> SearchOptions:
     """The settings' search options, with near-duplicate folding off: the evaluation measures the
     ranking itself. Folding keeps only the better-ranked twin of a republished press release, so with
     both twins judged (they carry the same text) it would cap recall by construction."""
-    return SearchOptions(
-        mode=settings.search_mode,
-        fusion=settings.fusion,
-        dense_weight=settings.dense_weight,
-        prefetch_limit=settings.prefetch_limit,
-        place_boost=settings.place_boost,
-        fold_duplicates=False,
-    )
+    return replace(runtime.search_options(settings), fold_duplicates=False)
 
 
 def standard_variants(settings: Settings) -> list[Variant]:
