@@ -373,28 +373,26 @@ class EdgeStore:
 
     def _summary_records(self, flt: qe.Filter | None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(point id, summary payload) of every point matching ``flt``, page by page."""
-        shard = self._writable()
-        offset: Any = None
-        while True:
-            request = qe.ScrollRequest(
-                offset=offset, limit=_SCROLL_PAGE, filter=flt, with_payload=_summary_selector(), with_vector=False
-            )
-            records, offset = self._engine("read the passage summaries", partial(shard.scroll, request))
-            yield from ((str(r.id), r.payload or {}) for r in records)
-            if offset is None:
-                return
+        return self._payloads(flt, _SCROLL_PAGE, _summary_selector())
 
     def _scroll(self, flt: qe.Filter | None, page: int) -> Iterator[tuple[str, Passage, DocInfo]]:
+        for point_id, payload in self._payloads(flt, page, True):
+            passage, doc = schema.from_payload(payload)
+            yield point_id, passage, doc
+
+    def _payloads(self, flt: qe.Filter | None, page: int, with_payload: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(point id, payload as ``with_payload`` selects it) of every point matching ``flt``, page by page."""
         shard = self._readable()
         if shard is None:
             return
         offset: Any = None
         while True:
-            request = qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True, with_vector=False)
+            request = qe.ScrollRequest(
+                offset=offset, limit=page, filter=flt, with_payload=with_payload, with_vector=False
+            )
             records, offset = self._engine("read points", partial(shard.scroll, request))
             for record in records:
-                passage, doc = schema.from_payload(record.payload or {})
-                yield str(record.id), passage, doc
+                yield str(record.id), record.payload or {}
             if offset is None:
                 return
 
