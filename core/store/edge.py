@@ -76,7 +76,6 @@ SPARSE_FULL_SCAN_THRESHOLD = 500
 # The engine counts the threshold in KB of vectors, so it is derived from the dimension. Segments
 # written before keep their threshold until the optimizer rewrites them (a reindex does).
 DENSE_FULL_SCAN_POINTS = 5000
-HNSW_M = 16
 HNSW_EF_CONSTRUCT = 100
 # Where the sparse (lexical) index and the payload indexes live: memory-mapped and read on demand
 # (``Cold``), not copied into the process's heap (the engine's default for the sparse index, ``Pinned``).
@@ -85,6 +84,12 @@ HNSW_EF_CONSTRUCT = 100
 # latency through HTTP unchanged (evaluation/reports/serving.md). A shard written before keeps its
 # placement until the optimizer rewrites its segments (a reindex does).
 INDEX_MEMORY = qe.Memory.Cold
+# The fields with graph links of their own (``schema.LINKED_FIELDS``); the place filter matches the
+# Gemeinde and Kreis codes through them (a Regierungsbezirk, the Land or a named region covers most
+# passages: the main graph serves it).
+LINKED_FIELDS = frozenset(
+    (*schema.LINKED_FIELDS, schema.PLACE_CODE_FIELDS["gemeinde"], schema.PLACE_CODE_FIELDS["kreis"])
+)
 # How the engine words a shard file it cannot read (seen with damaged payload and vector files).
 _DAMAGED = re.compile(
     r"IO error|is not readable|out of bounds|failed to (?:deserialize|decode|decompress|read)|corrupt", re.IGNORECASE
@@ -162,15 +167,17 @@ class EdgeStore:
         existing = set(info.payload_schema)
         for field_name in schema.KEYWORD_FIELDS:
             if field_name not in existing:
-                self._create_index(shard, field_name, qe.KeywordIndexParams(memory=INDEX_MEMORY))
+                keyword = qe.KeywordIndexParams(memory=INDEX_MEMORY, enable_hnsw=field_name in LINKED_FIELDS)
+                self._create_index(shard, field_name, keyword)
         for field_name in schema.INTEGER_FIELDS:
             if field_name not in existing:
-                self._create_index(
-                    shard, field_name, qe.IntegerIndexParams(lookup=True, range=True, memory=INDEX_MEMORY)
-                )
+                linked = field_name in LINKED_FIELDS
+                params = qe.IntegerIndexParams(lookup=True, range=True, memory=INDEX_MEMORY, enable_hnsw=linked)
+                self._create_index(shard, field_name, params)
         for field_name in schema.PLACE_CODE_FIELDS.values():
             if field_name not in existing:
-                params = qe.IntegerIndexParams(lookup=True, range=False, memory=INDEX_MEMORY)
+                linked = field_name in LINKED_FIELDS
+                params = qe.IntegerIndexParams(lookup=True, range=False, memory=INDEX_MEMORY, enable_hnsw=linked)
                 self._create_index(shard, field_name, params)
         self._ensured = dense_dim
 
@@ -466,7 +473,7 @@ def _edge_config(dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATA
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine, datatype=datatype)},
         hnsw_config=qe.HnswIndexConfig(
-            m=HNSW_M,
+            m=schema.HNSW_M,
             ef_construct=HNSW_EF_CONSTRUCT,
             full_scan_threshold=dense_full_scan_threshold_kb(dense_dim, datatype),
         ),

@@ -36,6 +36,9 @@ from core.store.base import (
 T = TypeVar("T")
 
 _SCROLL_PAGE = 1024
+# The fields with graph links of their own (``schema.LINKED_FIELDS``); a server matches places on
+# ``place_keys`` (every level), so that field is linked here.
+LINKED_FIELDS = frozenset((*schema.LINKED_FIELDS, "place_keys"))
 _TIMEOUT_S = 10
 
 
@@ -78,6 +81,7 @@ class RemoteStore:
                     name,
                     vectors_config={DENSE_VECTOR: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE)},
                     sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                    hnsw_config=models.HnswConfigDiff(m=schema.HNSW_M),
                 ),
             )
         info = self._call("read the collection", lambda: client.get_collection(name))
@@ -85,10 +89,16 @@ class RemoteStore:
         existing = set(info.payload_schema or {})
         for field_name in schema.KEYWORD_FIELDS:
             if field_name not in existing:
-                self._create_index(field_name, models.PayloadSchemaType.KEYWORD)
+                linked = field_name in LINKED_FIELDS
+                self._create_index(
+                    field_name, models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, enable_hnsw=linked)
+                )
         for field_name in schema.INTEGER_FIELDS:
             if field_name not in existing:
-                params = models.IntegerIndexParams(type=models.IntegerIndexType.INTEGER, lookup=True, range=True)
+                linked = field_name in LINKED_FIELDS
+                params = models.IntegerIndexParams(
+                    type=models.IntegerIndexType.INTEGER, lookup=True, range=True, enable_hnsw=linked
+                )
                 self._create_index(field_name, params)
         self._exists = True
 
@@ -112,7 +122,7 @@ class RemoteStore:
             )
 
     def _create_index(
-        self, field_name: str, field_schema: models.PayloadSchemaType | models.IntegerIndexParams
+        self, field_name: str, field_schema: models.KeywordIndexParams | models.IntegerIndexParams
     ) -> None:
         client, name = self._client, self.collection
         self._call(

@@ -34,6 +34,22 @@ KEYWORD_FIELDS = (
 INTEGER_FIELDS = ("date_int", "year", "ordinal")
 # Fields the store counts values of (``Store.facet``): the keywords and the year (its integer index).
 FACET_FIELDS = (*KEYWORD_FIELDS, "year")
+# Fields whose values get graph links of their own in the dense index (the engine's payload-aware HNSW:
+# every value selecting more points than the full-scan threshold gets a small graph over its points,
+# merged into the main one, so a filtered walk over the main graph stays connected). They are the
+# fields a search filters on whose values select a middle share of the passages: a document type, a
+# programme, a date range, a Kreis (the place filter's levels are added by each store: the Edge store
+# filters on the place codes, a server on ``place_keys``). Not linked: fields no search filters on
+# (places, organisations, year, ordinal), ``doc_id`` (a document is below the threshold), and fields
+# whose values cover nearly every passage (language, source, the Land and region codes), for which the
+# main graph is the filtered graph. Links on all 14 fields made the build at 100k passages 292 s, these
+# with ``HNSW_M`` 32 75 s, with higher recall (evaluation/reports/serving.md, section 6).
+LINKED_FIELDS = ("doc_type", "programs", "date_int")
+# Links per point of the main dense graph. With 16 (the engine's default) the benchmark's corpus (a few
+# hundred passages varied into 100k, so tight groups of near-duplicates) fell apart into groups when the
+# links of the unlinked fields above went away (HNSW recall@10 0.65); 32 keeps it connected (0.98) for
+# a few seconds more build (56 -> 61 s without any field links).
+HNSW_M = 32
 # The integer twins of ``place_keys`` (``place_code`` of each key), one field per level of the key, so
 # that a place filter checks only the codes of its own level: a passage carries up to ~20 keys (its
 # Gemeinden, their Kreise, Regierungsbezirke, the Land, regions), but only a few Kreis codes. The
