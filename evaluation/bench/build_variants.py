@@ -1,0 +1,235 @@
+"""What the index build costs, per choice of graph links (a report, not a test).
+
+    python -m evaluation.bench.build_variants --data-dir DIR [--variants current,all,none] [--m 16,32]
+        [--report-dir evaluation/reports/build]
+
+``DIR`` is a kept benchmark index (``foerdersuche bench --passages 100000 --keep-index`` leaves one in
+``<data_dir>/bench/index-100000``) or any data dir. Its points (vectors and payloads as stored) are
+copied into a fresh Qdrant Edge shard per variant, the shard is optimized (the timed HNSW build), and
+its HNSW recall@10 against exact search is measured with the benchmark's query embeddings, unfiltered
+and with the benchmark's two filters (``evaluation.bench.queries.FILTERS``). The source is only read.
+
+Variants say which payload fields get graph links of their own (the engine's payload-aware HNSW):
+``current`` the store's choice (``core.store.edge.LINKED_FIELDS``), ``all`` every indexed field (the
+engine's default, the store's choice before), ``none`` no field. Each runs with every ``--m``
+(links per point of the main graph). The variants run one after the other in this process; the
+machine's load at start and end of each build is in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+import runtime
+from core.settings import Settings
+from core.store import edge, schema
+from core.store.base import SearchFilter, StoreQuery
+from evaluation.bench.benchmark import bench_ingest, query_texts
+from evaluation.bench.queries import FILTERS
+
+PROJECT = Path(__file__).resolve().parents[2]
+VARIANTS = ("current", "all", "none")
+_COPY_PAGE = 512
+Progress = Callable[[str], None]
+
+
+def linked_fields(variant: str) -> frozenset[str] | None:
+    """The fields a variant links; ``None``: every field (the engine's default)."""
+    if variant == "current":
+        return edge.LINKED_FIELDS
+    if variant == "all":
+        return None
+    if variant == "none":
+        return frozenset()
+    raise ValueError(f"unknown variant {variant!r}; known: {', '.join(VARIANTS)}")
+
+
+def _points(shard: Path) -> Iterator[list[qe.Point]]:
+    source = qe.EdgeShard.load(str(shard), None)
+    try:
+        offset: Any = None
+        while True:
+            request = qe.ScrollRequest(offset=offset, limit=_COPY_PAGE, with_payload=True, with_vector=True)
+            records, offset = source.scroll(request)
+            yield [qe.Point(r.id, r.vector or {}, r.payload) for r in records]
+            if offset is None:
+                return
+    finally:
+        source.close()
+
+
+def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.EdgeShard:
+    """A new shard with the store's configuration but ``m`` and the links of ``linked``."""
+    config = edge._edge_config(dim)
+    hnsw = config.hnsw_config
+    assert hnsw is not None
+    config = qe.EdgeConfig(
+        vectors=config.vectors,
+        sparse_vectors=config.sparse_vectors,
+        hnsw_config=qe.HnswIndexConfig(
+            m=m, ef_construct=hnsw.ef_construct, full_scan_threshold=hnsw.full_scan_threshold
+        ),
+    )
+    shard = qe.EdgeShard.create(str(path), config)
+    edge.marker_path(path).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
+
+    def on(name: str) -> bool:
+        return linked is None or name in linked
+
+    fields: list[tuple[str, Any]] = [
+        (name, qe.KeywordIndexParams(memory=edge.INDEX_MEMORY, enable_hnsw=on(name))) for name in schema.KEYWORD_FIELDS
+    ]
+    fields += [
+        (name, qe.IntegerIndexParams(lookup=True, range=True, memory=edge.INDEX_MEMORY, enable_hnsw=on(name)))
+        for name in schema.INTEGER_FIELDS
+    ]
+    fields += [
+        (name, qe.IntegerIndexParams(lookup=True, range=False, memory=edge.INDEX_MEMORY, enable_hnsw=on(name)))
+        for name in schema.PLACE_CODE_FIELDS.values()
+    ]
+    for name, params in fields:
+        shard.update(qe.UpdateOperation.create_field_index(name, params))
+    return shard
+
+
+def recall(store: edge.EdgeStore, vectors: np.ndarray, flt: SearchFilter | None) -> float:
+    """Mean overlap of the HNSW top 10 with the exact top 10 (as ``queries.hnsw_recall``)."""
+    values = []
+    for v in vectors:
+        dense = tuple(float(x) for x in v)
+        approx, exact = store.query_batch(
+            [StoreQuery(limit=10, dense=dense, filter=flt), StoreQuery(limit=10, dense=dense, filter=flt, exact=True)]
+        )
+        truth = {h.point_id for h in exact}
+        if truth:
+            values.append(len(truth & {h.point_id for h in approx}) / len(truth))
+    return round(statistics.fmean(values), 4) if values else float("nan")
+
+
+def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray) -> dict[str, Any]:
+    """Copy ``source``'s points into a new shard at ``target``, optimize it (timed), measure recall."""
+    dim = int(vectors.shape[1])
+    shard = _create(target, dim, m, linked_fields(variant))
+    started = time.perf_counter()
+    points = 0
+    try:
+        for page in _points(source):
+            shard.update(qe.UpdateOperation.upsert_points(page))
+            points += len(page)
+    finally:
+        shard.close()
+    copy_s = time.perf_counter() - started
+    store = edge.EdgeStore(target)
+    try:
+        load_before = os.getloadavg()[0]
+        started = time.perf_counter()
+        store.optimize()
+        optimize_s = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
+        recalls = {label: recall(store, vectors, None if flt.is_empty() else flt) for label, flt in FILTERS.items()}
+    finally:
+        store.close()
+    return {
+        "variant": variant,
+        "m": m,
+        "linked": sorted(linked_fields(variant) or ()) if variant != "all" else "all",
+        "points": points,
+        "copy_seconds": round(copy_s, 1),
+        "optimize_seconds": round(optimize_s, 1),
+        "load": [round(load_before, 2), round(load_after, 2)],
+        "recall@10": recalls,
+    }
+
+
+def query_vectors(settings: Settings) -> np.ndarray:
+    """The benchmark's recall queries (domain queries, then first sentences of the sample passages),
+    embedded as queries by the serving embedder."""
+    _ingest, base = bench_ingest(repeats=1)
+    embedder = runtime.build_embedder(settings, serving=True)
+    return np.asarray(embedder.embed_queries(query_texts(base)[1]), dtype=np.float32)
+
+
+def run(
+    data_dir: Path, variants: Sequence[str], ms: Sequence[int], vectors: np.ndarray, progress: Progress
+) -> dict[str, Any]:
+    source = data_dir / "index" / "passages"
+    if not (source / "edge_config.json").exists():
+        raise SystemExit(f"no Qdrant Edge shard at {source}: give a kept benchmark index or a data dir")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="build-variants-", dir=data_dir.parent) as scratch:
+        for variant in variants:
+            for m in ms:
+                progress(f"{variant}, m {m}: copying and building")
+                target = Path(scratch) / f"{variant}-{m}"
+                rows.append(build(source, target, variant, m, vectors))
+                shutil.rmtree(target)
+                progress(json.dumps(rows[-1]))
+    return {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "source": str(data_dir),
+        "cpus": os.cpu_count(),
+        "queries": int(vectors.shape[0]),
+        "filters": {label: str(flt) for label, flt in FILTERS.items()},
+        "rows": rows,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Index build per choice of graph links",
+        "",
+        f"{report['date']}, source `{report['source']}`, {report['cpus']} CPUs, "
+        f"recall over {report['queries']} query embeddings against exact search.",
+        "",
+        "| variant | m | points | optimize | load start / end | recall@10 unfiltered / broad / narrow |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for r in report["rows"]:
+        rec = r["recall@10"]
+        lines.append(
+            f"| {r['variant']} | {r['m']} | {r['points']:,} | {r['optimize_seconds']} s | "
+            f"{r['load'][0]} / {r['load'][1]} | {rec['unfiltered']} / {rec['filtered']} / {rec['filtered-narrow']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--variants", default="current,all,none")
+    parser.add_argument("--m", default=f"{schema.HNSW_M}")
+    parser.add_argument("--report-dir", type=Path, default=PROJECT / "evaluation" / "reports" / "build")
+    args = parser.parse_args(argv)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        linked_fields(v)  # unknown names fail before any work
+    ms = [int(x) for x in args.m.split(",")]
+    settings = Settings()
+
+    def progress(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    report = run(args.data_dir, variants, ms, query_vectors(settings), progress)
+    args.report_dir.mkdir(parents=True, exist_ok=True)
+    (args.report_dir / "build_variants.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (args.report_dir / "build_variants.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
