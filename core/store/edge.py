@@ -165,20 +165,9 @@ class EdgeStore:
         shard = self._shard
         info = self._engine("read the index info", shard.info)
         existing = set(info.payload_schema)
-        for field_name in schema.KEYWORD_FIELDS:
+        for field_name in INDEXED_FIELDS:
             if field_name not in existing:
-                keyword = qe.KeywordIndexParams(memory=INDEX_MEMORY, enable_hnsw=field_name in LINKED_FIELDS)
-                self._create_index(shard, field_name, keyword)
-        for field_name in schema.INTEGER_FIELDS:
-            if field_name not in existing:
-                linked = field_name in LINKED_FIELDS
-                params = qe.IntegerIndexParams(lookup=True, range=True, memory=INDEX_MEMORY, enable_hnsw=linked)
-                self._create_index(shard, field_name, params)
-        for field_name in schema.PLACE_CODE_FIELDS.values():
-            if field_name not in existing:
-                linked = field_name in LINKED_FIELDS
-                params = qe.IntegerIndexParams(lookup=True, range=False, memory=INDEX_MEMORY, enable_hnsw=linked)
-                self._create_index(shard, field_name, params)
+                self._create_index(shard, field_name, index_params(field_name))
         self._ensured = dense_dim
 
     def _create_index(self, shard: qe.EdgeShard, field_name: str, params: Any) -> None:
@@ -483,6 +472,20 @@ def _edge_config(dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATA
             )
         },
     )
+
+
+INDEXED_FIELDS = (*schema.KEYWORD_FIELDS, *schema.INTEGER_FIELDS, *schema.PLACE_CODE_FIELDS.values())
+
+
+def index_params(field_name: str, linked: frozenset[str] | None = LINKED_FIELDS) -> Any:
+    """The engine's index of one payload field of ``INDEXED_FIELDS``: keywords, integers with ranges
+    (``schema.INTEGER_FIELDS``) or without (the place codes); graph links if ``linked`` has the field
+    (``None``: every field, the engine's default)."""
+    on = linked is None or field_name in linked
+    if field_name in schema.KEYWORD_FIELDS:
+        return qe.KeywordIndexParams(memory=INDEX_MEMORY, enable_hnsw=on)
+    ranged = field_name in schema.INTEGER_FIELDS
+    return qe.IntegerIndexParams(lookup=True, range=ranged, memory=INDEX_MEMORY, enable_hnsw=on)
 
 
 def _sparse(vec: SparseVec) -> qe.SparseVector:

@@ -86,23 +86,8 @@ def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.E
     )
     shard = qe.EdgeShard.create(str(path), config)
     edge.marker_path(path).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
-
-    def on(name: str) -> bool:
-        return linked is None or name in linked
-
-    fields: list[tuple[str, Any]] = [
-        (name, qe.KeywordIndexParams(memory=edge.INDEX_MEMORY, enable_hnsw=on(name))) for name in schema.KEYWORD_FIELDS
-    ]
-    fields += [
-        (name, qe.IntegerIndexParams(lookup=True, range=True, memory=edge.INDEX_MEMORY, enable_hnsw=on(name)))
-        for name in schema.INTEGER_FIELDS
-    ]
-    fields += [
-        (name, qe.IntegerIndexParams(lookup=True, range=False, memory=edge.INDEX_MEMORY, enable_hnsw=on(name)))
-        for name in schema.PLACE_CODE_FIELDS.values()
-    ]
-    for name, params in fields:
-        shard.update(qe.UpdateOperation.create_field_index(name, params))
+    for name in edge.INDEXED_FIELDS:
+        shard.update(qe.UpdateOperation.create_field_index(name, edge.index_params(name, linked)))
     return shard
 
 
