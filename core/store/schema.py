@@ -43,12 +43,14 @@ FACET_FIELDS = (*KEYWORD_FIELDS, "year")
 # (places, organisations, year, ordinal), ``doc_id`` (a document is below the threshold), and fields
 # whose values cover nearly every passage (language, source, the Land and region codes), for which the
 # main graph is the filtered graph. Links on all 14 fields made the build at 100k passages 292 s, these
-# with ``HNSW_M`` 32 75 s, with higher recall (evaluation/reports/serving.md, section 6).
+# with ``HNSW_M`` 32 75 s; HNSW recall@10 0.90 -> 0.98 unfiltered, 0.99 -> 0.95 with a Kreis filter
+# (evaluation/reports/serving.md, section 6).
 LINKED_FIELDS = ("doc_type", "programs", "date_int")
 # Links per point of the main dense graph. With 16 (the engine's default) the benchmark's corpus (a few
 # hundred passages varied into 100k, so tight groups of near-duplicates) fell apart into groups when the
-# links of the unlinked fields above went away (HNSW recall@10 0.65); 32 keeps it connected (0.98) for
-# a few seconds more build (56 -> 61 s without any field links).
+# links of the unlinked fields above went away (HNSW recall@10 0.65 without any field links, 0.81 with
+# m 32); m 32 with the links of ``LINKED_FIELDS`` keeps it connected (0.98), for a few seconds more
+# build (56 -> 61 s without any field links).
 HNSW_M = 32
 # The integer twins of ``place_keys`` (``place_code`` of each key), one field per level of the key, so
 # that a place filter checks only the codes of its own level: a passage carries up to ~20 keys (its
