@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -37,9 +36,8 @@ import qdrant_edge as qe
 import runtime
 from core.settings import Settings
 from core.store import edge, schema
-from core.store.base import SearchFilter, StoreQuery
 from evaluation.bench.benchmark import bench_ingest, query_texts
-from evaluation.bench.queries import FILTERS
+from evaluation.bench.queries import FILTERS, hnsw_recall
 
 PROJECT = Path(__file__).resolve().parents[2]
 VARIANTS = ("current", "all", "none")
@@ -91,20 +89,6 @@ def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.E
     return shard
 
 
-def recall(store: edge.EdgeStore, vectors: np.ndarray, flt: SearchFilter | None) -> float:
-    """Mean overlap of the HNSW top 10 with the exact top 10 (as ``queries.hnsw_recall``)."""
-    values = []
-    for v in vectors:
-        dense = tuple(float(x) for x in v)
-        approx, exact = store.query_batch(
-            [StoreQuery(limit=10, dense=dense, filter=flt), StoreQuery(limit=10, dense=dense, filter=flt, exact=True)]
-        )
-        truth = {h.point_id for h in exact}
-        if truth:
-            values.append(len(truth & {h.point_id for h in approx}) / len(truth))
-    return round(statistics.fmean(values), 4) if values else float("nan")
-
-
 def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray) -> dict[str, Any]:
     """Copy ``source``'s points into a new shard at ``target``, optimize it (timed), measure recall."""
     dim = int(vectors.shape[1])
@@ -125,7 +109,10 @@ def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray)
         store.optimize()
         optimize_s = time.perf_counter() - started
         load_after = os.getloadavg()[0]
-        recalls = {label: recall(store, vectors, None if flt.is_empty() else flt) for label, flt in FILTERS.items()}
+        recalls = {
+            label: hnsw_recall(store, vectors, None if flt.is_empty() else flt)["recall@10"]
+            for label, flt in FILTERS.items()
+        }
     finally:
         store.close()
     return {
