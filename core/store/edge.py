@@ -150,7 +150,7 @@ class EdgeStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._check_disk("create the index")
             self._shard = self._engine("create the index", lambda: qe.EdgeShard.create(str(self.path), config))
-            marker_path(self.path).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
+            write_marker(self.path)
         else:
             # The engine checks a loaded shard against a config only while loading it: reload with ours,
             # and on a mismatch reopen the shard as it is, so the store stays usable after the error.
@@ -458,11 +458,13 @@ def dense_full_scan_threshold_kb(dense_dim: int, datatype: qe.VectorStorageDatat
     return max(1, DENSE_FULL_SCAN_POINTS * dense_dim * bytes_per_value // 1024)
 
 
-def _edge_config(dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATATYPE) -> qe.EdgeConfig:
+def _edge_config(
+    dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATATYPE, m: int = schema.HNSW_M
+) -> qe.EdgeConfig:
     return qe.EdgeConfig(
         vectors={DENSE_VECTOR: qe.EdgeVectorParams(size=dense_dim, distance=qe.Distance.Cosine, datatype=datatype)},
         hnsw_config=qe.HnswIndexConfig(
-            m=schema.HNSW_M,
+            m=m,
             ef_construct=HNSW_EF_CONSTRUCT,
             full_scan_threshold=dense_full_scan_threshold_kb(dense_dim, datatype),
         ),
@@ -495,6 +497,11 @@ def _sparse(vec: SparseVec) -> qe.SparseVector:
 def marker_path(shard: Path) -> Path:
     """The file beside a shard that records which ``schema.SCHEMA_VERSION`` wrote it."""
     return shard.with_name(shard.name + ".schema.json")
+
+
+def write_marker(shard: Path) -> None:
+    """Record beside a new shard that the current ``schema.SCHEMA_VERSION`` wrote it."""
+    marker_path(shard).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
 
 
 def schema_version(shard: Path) -> int:

@@ -72,18 +72,8 @@ def _points(shard: Path) -> Iterator[list[qe.Point]]:
 
 def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.EdgeShard:
     """A new shard with the store's configuration but ``m`` and the links of ``linked``."""
-    config = edge._edge_config(dim)
-    hnsw = config.hnsw_config
-    assert hnsw is not None
-    config = qe.EdgeConfig(
-        vectors=config.vectors,
-        sparse_vectors=config.sparse_vectors,
-        hnsw_config=qe.HnswIndexConfig(
-            m=m, ef_construct=hnsw.ef_construct, full_scan_threshold=hnsw.full_scan_threshold
-        ),
-    )
-    shard = qe.EdgeShard.create(str(path), config)
-    edge.marker_path(path).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
+    shard = qe.EdgeShard.create(str(path), edge._edge_config(dim, m=m))
+    edge.write_marker(path)
     for name in edge.INDEXED_FIELDS:
         shard.update(qe.UpdateOperation.create_field_index(name, edge.index_params(name, linked)))
     return shard
@@ -92,7 +82,8 @@ def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.E
 def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray) -> dict[str, Any]:
     """Copy ``source``'s points into a new shard at ``target``, optimize it (timed), measure recall."""
     dim = int(vectors.shape[1])
-    shard = _create(target, dim, m, linked_fields(variant))
+    linked = linked_fields(variant)
+    shard = _create(target, dim, m, linked)
     started = time.perf_counter()
     points = 0
     try:
@@ -118,7 +109,7 @@ def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray)
     return {
         "variant": variant,
         "m": m,
-        "linked": sorted(linked_fields(variant) or ()) if variant != "all" else "all",
+        "linked": "all" if linked is None else sorted(linked),
         "points": points,
         "copy_seconds": round(copy_s, 1),
         "optimize_seconds": round(optimize_s, 1),
