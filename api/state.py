@@ -156,6 +156,9 @@ class AppState:
                 if not self.settings.qdrant_url:  # the embedded index: this process is its only writer
                     with self.registry() as reg:
                         reconcile(store, reg)  # never serve what an interrupted ingest left half-done
+                # an admin job's optimize builds in a child process; the built index is swapped in
+                # while no request reads the store
+                store.build_aside(self.index_lock.write)
                 started = time.perf_counter()
                 kept = store.keep_summaries(self.settings.summary_points)
                 if kept:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -124,6 +125,10 @@ class Store(Protocol):
 
     def optimize(self) -> None:
         """Build indexes after a bulk write (expensive; end of an ingest run, never in a query)."""
+
+    def build_aside(self, swap: Callable[[], AbstractContextManager[object]]) -> None:
+        """A serving process: let ``optimize`` build where queries do not wait for it, and replace the
+        index only inside ``swap()`` (a lock that keeps every reader of the store out)."""
 
     def keep_summaries(self, limit: int) -> int:
         """Hold the ranking fields of every point (``StoreQuery.payload="summary"``) in memory, so that

@@ -9,6 +9,7 @@ server's API in-process; the contract tests use it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -132,6 +133,9 @@ class RemoteStore:
 
     def optimize(self) -> None:
         """Nothing to do: a server runs its optimizers in the background."""
+
+    def build_aside(self, swap: Callable[[], AbstractContextManager[object]]) -> None:
+        """Nothing to do: the server builds in its own process while it answers queries."""
 
     def keep_summaries(self, limit: int) -> int:
         """Not kept: other processes may write the server's collection, so a copy here could go stale."""

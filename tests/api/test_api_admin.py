@@ -334,3 +334,34 @@ def test_a_job_runs_at_a_lower_priority_and_so_do_the_processes_it_starts() -> N
     expected = min(19, before + JOB_NICENESS)
     assert seen == {"thread": expected, "child": expected}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # the caller's thread is not
+
+
+def test_an_ingest_job_builds_the_index_aside_and_search_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server lets its store build the graph in a child process (``EdgeStore.build_aside``) and swap
+    it in under the index lock; here every ingest crosses the (lowered) threshold."""
+    from core.store import edge
+
+    builds: list[dict] = []  # type: ignore[type-arg]
+    real_build = edge.run_build
+
+    def recorded(shard: Path) -> dict:  # type: ignore[type-arg]
+        report = real_build(shard)
+        builds.append(report)
+        return report
+
+    monkeypatch.setattr(edge, "ASIDE_MIN_PENDING", 1)
+    monkeypatch.setattr(edge, "run_build", recorded)
+    env = make_env(tmp_path)
+    (env.inbox / "pm-zauberwuerfel-luenen.html").write_text(NEW_DOC, encoding="utf-8")
+    with TestClient(create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM))) as c:
+        before = c.get("/sources").json()["documents"]
+        job = wait_for(c, c.post("/ingest", json={"paths": [str(env.inbox)]}, headers=KEY).json()["job_id"])
+        assert job["status"] == "succeeded", job
+        assert len(builds) == 1 and builds[0]["pid"] != os.getpid()
+        found = c.get("/search", params={"q": "Zauberwürfel Werkstatt Lünen"}).json()
+        assert "Zauberwürfel-Werkstatt in Lünen" in found["results"][0]["title"]
+        assert c.get("/sources").json()["documents"] == before + 1
+    index_dir = env.settings.index_dir
+    assert sorted(p.name for p in index_dir.iterdir()) == ["passages", "passages.schema.json"]

@@ -139,6 +139,8 @@ ALLOWED = {
     ("evaluation/bench/stores.py", "EdgeStore"),
     ("evaluation/bench/stores.py", "RemoteStore"),
     ("evaluation/bench/bm25_edge.py", "EdgeStore"),
+    # measures the embedded engine's build beside queries on scratch copies of a kept index
+    ("evaluation/bench/optimize_stall.py", "EdgeStore"),
     # reindex sets a damaged or outdated embedded index aside before the root opens the store
     ("foerdersuche/crawl_cmd.py", "EdgeStore"),
     # measures the bare query encoder's memory in a process of its own: importing the root would add
