@@ -171,17 +171,26 @@ def throughput(searcher: Searcher, base: SearchOptions, texts: Sequence[str], n:
     return {"clients": clients, "queries": n, "seconds": round(seconds, 2), "qps": round(n / seconds, 2)}
 
 
+RECALL_LIMIT = 100  # the Searcher's prefetch: what one retriever asks of the index (SearchOptions.prefetch_limit)
+
+
 def hnsw_recall(store: Store, vectors: np.ndarray, flt: SearchFilter | None) -> dict[str, float]:
-    """Mean overlap of the HNSW top 10 with the exact top 10, per query (recall@10)."""
+    """Mean overlap of the top 10 of an HNSW query shaped as the Searcher's (``RECALL_LIMIT``
+    candidates, rescored on the original vectors) with the exact top 10 on the originals, per query
+    (recall@10). Without quantization the first 10 of 100 are the first 10 of a query for 10 (measured:
+    0.9715 against 0.9705 on the 100k bench index); with it, the 100 are the rescored candidates."""
     recalls = []
     for v in vectors:
         dense = tuple(float(x) for x in v)
         approx, exact = store.query_batch(
-            [StoreQuery(limit=10, dense=dense, filter=flt), StoreQuery(limit=10, dense=dense, filter=flt, exact=True)]
+            [
+                StoreQuery(limit=RECALL_LIMIT, dense=dense, filter=flt),
+                StoreQuery(limit=10, dense=dense, filter=flt, exact=True),
+            ]
         )
         truth = {h.point_id for h in exact}
         if truth:
-            recalls.append(len(truth & {h.point_id for h in approx}) / len(truth))
+            recalls.append(len(truth & {h.point_id for h in approx[:10]}) / len(truth))
     return {"recall@10": round(statistics.fmean(recalls), 4) if recalls else float("nan"), "queries": len(recalls)}
 
 

@@ -8,6 +8,7 @@ contract's engine-path test does, to get a graph from a few hundred points.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ from test_store_contract import DIM, dense_of, single_passage_point
 
 from core.errors import StoreError
 from core.ids import point_id_for
-from core.store import StoreQuery, edge
+from core.store import StoreQuery, edge, schema
 from core.store.edge import EdgeStore, aside_paths, run_build
 
 WORDS = [f"begriff{i}" for i in range(300)]
@@ -39,7 +40,7 @@ def point(i: int) -> Any:
 def small_indexing_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     product_config = edge._edge_config
 
-    def config(dense_dim: int, datatype: Any = edge.DENSE_DATATYPE, m: int = edge.schema.HNSW_M) -> Any:
+    def config(dense_dim: int, datatype: Any = edge.DENSE_DATATYPE, m: int = schema.HNSW_M) -> Any:
         c = product_config(dense_dim, datatype, m)
         return qe.EdgeConfig(
             vectors=c.vectors,
@@ -169,11 +170,10 @@ def test_a_failing_build_leaves_the_index_as_it_was(tmp_path: Path, monkeypatch:
     store = built_store(tmp_path, 300)
     store.build_aside(Guard())
     store.upsert([point(i) for i in range(300, 500)])
-    real_executable = edge.sys.executable
-    monkeypatch.setattr(edge.sys, "executable", str(tmp_path / "no-python-here"))
-    with pytest.raises(StoreError, match="the index is unchanged"):
-        store.optimize()
-    monkeypatch.setattr(edge.sys, "executable", real_executable)
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+        with pytest.raises(StoreError, match="the index is unchanged"):
+            store.optimize()
     assert store.count() == 500 and store.pending_points() == 200
     assert beside(tmp_path) == ["passages", "passages.schema.json"]
     store.close()
@@ -275,3 +275,42 @@ def test_the_shard_as_it_was_is_removed_once_the_built_one_is_in_place(tmp_path:
     done.write_text("{}", encoding="utf-8")  # the swap died before removing the done file
     assert count_of(shard) == 300
     assert beside(tmp_path) == ["passages", "passages.schema.json"]
+
+
+def test_a_shard_built_by_an_older_version_is_rebuilt_aside_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine rebuilds a shard whose stored configuration changed (an update of foerdersuche) at its
+    next optimize, even without new points: in the server that build goes aside too, and the marker
+    then records the current build version, so the next small ingest optimizes in place again."""
+    store = built_store(tmp_path, 300)
+    marker = edge.marker_path(shard_dir(tmp_path))
+    marker.write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")  # before build versions
+    assert edge.build_version(shard_dir(tmp_path)) == 1
+    guard = Guard()
+    store.build_aside(guard)
+    builds: list[dict[str, Any]] = []
+
+    def recorded(shard: Path) -> dict[str, Any]:
+        builds.append(run_build(shard))
+        return builds[-1]
+
+    monkeypatch.setattr(edge, "run_build", recorded)
+    store.upsert([point(300)])  # far below ASIDE_MIN_PENDING
+    store.optimize()
+    assert len(builds) == 1 and guard.entered == 1
+    assert edge.build_version(shard_dir(tmp_path)) == edge.BUILD_VERSION
+    store.upsert([point(301)])
+    store.optimize()
+    assert len(builds) == 1, "built with the current version: in place"
+    assert store.count() == 302
+    store.close()
+
+
+def test_an_optimize_in_place_records_the_build_version(tmp_path: Path) -> None:
+    store = built_store(tmp_path, 300)
+    edge.marker_path(shard_dir(tmp_path)).write_text(json.dumps({"schema": schema.SCHEMA_VERSION}), encoding="utf-8")
+    store.optimize()
+    assert edge.build_version(shard_dir(tmp_path)) == edge.BUILD_VERSION
+    assert edge.schema_version(shard_dir(tmp_path)) == schema.SCHEMA_VERSION
+    store.close()

@@ -824,7 +824,9 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     """A filtered dense query scores every selected point when the filter selects fewer than
     ``DENSE_FULL_SCAN_POINTS`` of a segment, and walks the HNSW graph with the filter above it. The
     shard must persist that threshold (in the engine's unit, KB of vectors), and both paths must return
-    the filtered nearest neighbours of an exact search. The engine builds a graph only for segments
+    the filtered nearest neighbours of an exact search on the original vectors, asked as the Searcher
+    asks (100 candidates, the first 10 kept): the engine scores int8 copies (``DENSE_QUANTIZATION``) and
+    rescores the 100 on the originals. The engine builds a graph only for segments
     above its indexing threshold (megabytes), so this shard lowers that one to get a graph at 14,000
     points; the full-scan threshold is the store's own. The optimizer splits the points into two
     segments, so the broad filter selects about 6,800 per segment (graph), the narrow one about 210
@@ -861,6 +863,9 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     try:
         config = edge_config(tmp_path)
         assert config["hnsw_config"]["full_scan_threshold"] == expected_kb
+        dense_config = config["vectors"]["dense"]
+        assert dense_config["on_disk"] is True
+        assert dense_config["quantization_config"] == {"scalar": {"type": "int8", "quantile": 0.99, "always_ram": True}}
         assert store._shard is not None and store._shard.info().indexed_vectors_count >= len(points)
         queries = [" ".join(rng.choice(words) for _ in range(4)) for _ in range(20)]
         segments = store._shard.info().segments_count
@@ -872,9 +877,14 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
             found = 0
             for text in queries:
                 q = dense_of(text)
-                got = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt)])[0]
+                got = store.query_batch([StoreQuery(limit=100, dense=q, filter=flt)])[0][:10]
                 exact = store.query_batch([StoreQuery(limit=10, dense=q, filter=flt, exact=True)])[0]
                 assert len(got) == 10 and all(key in place_of[h.passage.passage_id] for h in got)
+                # the graph walks int8 copies; the scores returned are the originals' (rescored)
+                exact_scores = {h.passage.passage_id: h.score for h in exact}
+                for h in got:
+                    if h.passage.passage_id in exact_scores:
+                        assert h.score == pytest.approx(exact_scores[h.passage.passage_id], abs=1e-6)
                 found += len({h.passage.passage_id for h in got} & {h.passage.passage_id for h in exact})
             recall[key] = found / (len(queries) * 10)
         # random 64-dimensional vectors are the graph's hard case: 0.96 here, 0.99 on the benchmark
