@@ -652,16 +652,21 @@ def dense_full_scan_threshold_kb(dense_dim: int, datatype: qe.VectorStorageDatat
 
 
 def _edge_config(
-    dense_dim: int, datatype: qe.VectorStorageDatatype = DENSE_DATATYPE, m: int = schema.HNSW_M
+    dense_dim: int,
+    datatype: qe.VectorStorageDatatype = DENSE_DATATYPE,
+    m: int = schema.HNSW_M,
+    *,
+    quantized: bool = True,
 ) -> qe.EdgeConfig:
+    """The shard's configuration; ``m`` and ``quantized`` vary only for measurements (build_variants)."""
     return qe.EdgeConfig(
         vectors={
             DENSE_VECTOR: qe.EdgeVectorParams(
                 size=dense_dim,
                 distance=qe.Distance.Cosine,
                 datatype=datatype,
-                on_disk=True,
-                quantization_config=DENSE_QUANTIZATION,
+                on_disk=True if quantized else None,
+                quantization_config=DENSE_QUANTIZATION if quantized else None,
             )
         },
         hnsw_config=qe.HnswIndexConfig(

@@ -1,7 +1,7 @@
 """What the index build costs, per choice of graph links (a report, not a test).
 
     python -m evaluation.bench.build_variants --data-dir DIR [--variants current,all,none] [--m 16,32]
-        [--report-dir evaluation/reports/build]
+        [--quantization on,off] [--report-dir evaluation/reports/build]
 
 ``DIR`` is a kept benchmark index (``foerdersuche bench --passages 100000 --keep-index`` leaves one in
 ``<data_dir>/bench/index-100000``) or any data dir. Its points (vectors and payloads as stored) are
@@ -12,8 +12,11 @@ and with the benchmark's two filters (``evaluation.bench.queries.FILTERS``). The
 Variants say which payload fields get graph links of their own (the engine's payload-aware HNSW):
 ``current`` the store's choice (``core.store.edge.LINKED_FIELDS``), ``all`` every indexed field (the
 engine's default, the store's choice before), ``none`` no field. Each runs with every ``--m``
-(links per point of the main graph). The variants run one after the other in this process; the
-machine's load at start and end of each build is in the report.
+(links per point of the main graph) and every ``--quantization`` (``on``: the dense vectors walked as
+int8 copies, the originals on disk for rescoring, the store's choice; ``off``: float16 vectors only).
+After the recall, the dense query as the Searcher sends it (limit 100, no payload) is timed over the
+query embeddings, unfiltered and with the broad filter (p50 / p95 ms). The variants run one after the
+other in this process; the machine's load at start and end of each build is in the report.
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ import qdrant_edge as qe
 import runtime
 from core.settings import Settings
 from core.store import edge, schema
+from core.store.base import SearchFilter, StoreQuery
 from evaluation.bench.benchmark import bench_ingest, query_texts
-from evaluation.bench.queries import FILTERS, hnsw_recall
+from evaluation.bench.queries import FILTER, FILTERS, hnsw_recall, percentiles
 
 PROJECT = Path(__file__).resolve().parents[2]
 VARIANTS = ("current", "all", "none")
+QUANTIZATION = {"on": True, "off": False}
+LATENCY = {"unfiltered": SearchFilter(), "broad": FILTER}
 _COPY_PAGE = 512
 Progress = Callable[[str], None]
 
@@ -70,20 +76,36 @@ def _points(shard: Path) -> Iterator[list[qe.Point]]:
         source.close()
 
 
-def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None) -> qe.EdgeShard:
-    """A new shard with the store's configuration but ``m`` and the links of ``linked``."""
-    shard = qe.EdgeShard.create(str(path), edge._edge_config(dim, m=m))
+def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None, quantized: bool) -> qe.EdgeShard:
+    """A new shard with the store's configuration but ``m``, the links of ``linked`` and ``quantized``."""
+    shard = qe.EdgeShard.create(str(path), edge._edge_config(dim, m=m, quantized=quantized))
     edge.write_marker(path)
     for name in edge.INDEXED_FIELDS:
         shard.update(qe.UpdateOperation.create_field_index(name, edge.index_params(name, linked)))
     return shard
 
 
-def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray) -> dict[str, Any]:
-    """Copy ``source``'s points into a new shard at ``target``, optimize it (timed), measure recall."""
+def dense_latency(store: edge.EdgeStore, vectors: np.ndarray, flt: SearchFilter | None) -> dict[str, float]:
+    """p50 / p95 ms of the dense query the Searcher sends (limit 100, ids and scores only), two rounds."""
+    samples = []
+    for _round in range(2):
+        for v in vectors:
+            query = StoreQuery(limit=100, dense=tuple(float(x) for x in v), filter=flt, payload="summary")
+            started = time.perf_counter()
+            store.query_batch([query])
+            samples.append((time.perf_counter() - started) * 1000)
+    measured = percentiles(samples)
+    return {"p50": measured["p50"], "p95": measured["p95"]}
+
+
+def build(
+    source: Path, target: Path, variant: str, m: int, vectors: np.ndarray, quantized: bool = True
+) -> dict[str, Any]:
+    """Copy ``source``'s points into a new shard at ``target``, optimize it (timed), measure recall
+    and the dense query's latency."""
     dim = int(vectors.shape[1])
     linked = linked_fields(variant)
-    shard = _create(target, dim, m, linked)
+    shard = _create(target, dim, m, linked, quantized)
     started = time.perf_counter()
     points = 0
     try:
@@ -104,11 +126,16 @@ def build(source: Path, target: Path, variant: str, m: int, vectors: np.ndarray)
             label: hnsw_recall(store, vectors, None if flt.is_empty() else flt)["recall@10"]
             for label, flt in FILTERS.items()
         }
+        latency = {
+            label: dense_latency(store, vectors, None if flt.is_empty() else flt) for label, flt in LATENCY.items()
+        }
     finally:
         store.close()
     return {
         "variant": variant,
         "m": m,
+        "quantized": quantized,
+        "dense_ms": latency,
         "linked": "all" if linked is None else sorted(linked),
         "points": points,
         "copy_seconds": round(copy_s, 1),
@@ -127,7 +154,12 @@ def query_vectors(settings: Settings) -> np.ndarray:
 
 
 def run(
-    data_dir: Path, variants: Sequence[str], ms: Sequence[int], vectors: np.ndarray, progress: Progress
+    data_dir: Path,
+    variants: Sequence[str],
+    ms: Sequence[int],
+    vectors: np.ndarray,
+    progress: Progress,
+    quantizations: Sequence[bool] = (True,),
 ) -> dict[str, Any]:
     source = data_dir / "index" / "passages"
     if not (source / "edge_config.json").exists():
@@ -136,11 +168,12 @@ def run(
     with tempfile.TemporaryDirectory(prefix="build-variants-", dir=data_dir.parent) as scratch:
         for variant in variants:
             for m in ms:
-                progress(f"{variant}, m {m}: copying and building")
-                target = Path(scratch) / f"{variant}-{m}"
-                rows.append(build(source, target, variant, m, vectors))
-                shutil.rmtree(target)
-                progress(json.dumps(rows[-1]))
+                for quantized in quantizations:
+                    progress(f"{variant}, m {m}, quantized {quantized}: copying and building")
+                    target = Path(scratch) / f"{variant}-{m}-{'q' if quantized else 'f'}"
+                    rows.append(build(source, target, variant, m, vectors, quantized))
+                    shutil.rmtree(target)
+                    progress(json.dumps(rows[-1]))
     return {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "source": str(data_dir),
@@ -158,14 +191,18 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['date']}, source `{report['source']}`, {report['cpus']} CPUs, "
         f"recall over {report['queries']} query embeddings against exact search.",
         "",
-        "| variant | m | points | optimize | load start / end | recall@10 unfiltered / broad / narrow |",
-        "|---|---:|---:|---:|---|---|",
+        "| variant | m | int8 | points | optimize | load start / end | recall@10 unfiltered / broad / narrow "
+        "| dense query p50 / p95 unfiltered, broad |",
+        "|---|---:|---|---:|---:|---|---|---|",
     ]
     for r in report["rows"]:
         rec = r["recall@10"]
+        lat = r.get("dense_ms", {})
+        timing = ", ".join(f"{lat[k]['p50']} / {lat[k]['p95']} ms" for k in LATENCY if k in lat)
         lines.append(
-            f"| {r['variant']} | {r['m']} | {r['points']:,} | {r['optimize_seconds']} s | "
-            f"{r['load'][0]} / {r['load'][1]} | {rec['unfiltered']} / {rec['filtered']} / {rec['filtered-narrow']} |"
+            f"| {r['variant']} | {r['m']} | {'yes' if r.get('quantized', False) else 'no'} | {r['points']:,} | "
+            f"{r['optimize_seconds']} s | {r['load'][0]} / {r['load'][1]} | "
+            f"{rec['unfiltered']} / {rec['filtered']} / {rec['filtered-narrow']} | {timing} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -175,18 +212,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--variants", default="current,all,none")
     parser.add_argument("--m", default=f"{schema.HNSW_M}")
+    parser.add_argument("--quantization", default="on", help="on, off or on,off")
     parser.add_argument("--report-dir", type=Path, default=PROJECT / "evaluation" / "reports" / "build")
     args = parser.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for v in variants:
         linked_fields(v)  # unknown names fail before any work
     ms = [int(x) for x in args.m.split(",")]
+    names = [q.strip() for q in args.quantization.split(",") if q.strip()]
+    if not names or any(q not in QUANTIZATION for q in names):
+        raise SystemExit(f"--quantization takes {', '.join(QUANTIZATION)} (comma-separated)")
     settings = Settings()
 
     def progress(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    report = run(args.data_dir, variants, ms, query_vectors(settings), progress)
+    report = run(args.data_dir, variants, ms, query_vectors(settings), progress, [QUANTIZATION[q] for q in names])
     args.report_dir.mkdir(parents=True, exist_ok=True)
     (args.report_dir / "build_variants.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     (args.report_dir / "build_variants.md").write_text(markdown(report), encoding="utf-8")

@@ -1,6 +1,7 @@
 """The build-variants measurement copies a kept index into shards with other graph links, reads the
 links back from the engine and measures recall; the source stays as it was (no timing asserts)."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,8 @@ def test_variants_copy_every_point_link_what_they_say_and_leave_the_source(tmp_p
         else:
             assert linked == expected
     for row in rows.values():
-        assert row["points"] == 300 and row["optimize_seconds"] >= 0
+        assert row["points"] == 300 and row["optimize_seconds"] >= 0 and row["quantized"] is True
+        assert set(row["dense_ms"]) == {"unfiltered", "broad"}
         assert all(0.0 <= r <= 1.0 for r in row["recall@10"].values())
     # exact search agrees with itself on 300 points below every threshold: full recall
     assert rows["current"]["recall@10"]["unfiltered"] == 1.0
@@ -55,6 +57,23 @@ def test_variants_copy_every_point_link_what_they_say_and_leave_the_source(tmp_p
         assert store.count() == 300
     finally:
         store.close()
-    assert "| current | 16 | 300 |" in build_variants.markdown(
+    assert "| current | 16 | yes | 300 |" in build_variants.markdown(
         {"date": "d", "source": "s", "cpus": 2, "queries": 5, "rows": list(rows.values())}
     )
+
+
+def test_a_variant_without_quantization_stores_float16_vectors_only(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(20, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    source_dir = tmp_path / "kept"
+    build_index(Settings(data_dir=tmp_path / "data", qdrant_url=None), BASE, 120, vectors, source_dir, None)
+    source = source_dir / "index" / "passages"
+    configs = {}
+    for quantized in (True, False):
+        target = tmp_path / f"shard-{quantized}"
+        row = build_variants.build(source, target, "current", 16, vectors[:3], quantized)
+        assert row["quantized"] is quantized and row["points"] == 120
+        configs[quantized] = json.loads((target / "edge_config.json").read_text(encoding="utf-8"))["vectors"]["dense"]
+    assert configs[True]["quantization_config"]["scalar"]["type"] == "int8" and configs[True]["on_disk"] is True
+    assert "quantization_config" not in configs[False] and not configs[False].get("on_disk")
