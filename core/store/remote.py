@@ -37,6 +37,13 @@ from core.store.base import (
 T = TypeVar("T")
 
 _SCROLL_PAGE = 1024
+# The dense vectors as the Edge store keeps them (core/store/edge.py ``DENSE_QUANTIZATION``): int8
+# copies in memory for the graph, the originals on disk, every dense query rescored on the originals.
+DENSE_QUANTIZATION = models.ScalarQuantization(
+    scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+)
+_DENSE_SEARCH = models.SearchParams(quantization=models.QuantizationSearchParams(rescore=True))
+_EXACT_SEARCH = models.SearchParams(exact=True, quantization=models.QuantizationSearchParams(ignore=True))
 # The fields with graph links of their own (``schema.LINKED_FIELDS``); a server matches places on
 # ``place_keys`` (every level), so that field is linked here.
 LINKED_FIELDS = frozenset((*schema.LINKED_FIELDS, "place_keys"))
@@ -80,7 +87,14 @@ class RemoteStore:
                 "create the collection",
                 lambda: client.create_collection(
                     name,
-                    vectors_config={DENSE_VECTOR: models.VectorParams(size=dense_dim, distance=models.Distance.COSINE)},
+                    vectors_config={
+                        DENSE_VECTOR: models.VectorParams(
+                            size=dense_dim,
+                            distance=models.Distance.COSINE,
+                            on_disk=True,
+                            quantization_config=DENSE_QUANTIZATION,
+                        )
+                    },
                     sparse_vectors_config={SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)},
                     hnsw_config=models.HnswConfigDiff(m=schema.HNSW_M),
                 ),
@@ -335,16 +349,15 @@ def _query_request(query: StoreQuery) -> models.QueryRequest:
     payload: Any = (
         models.PayloadSelectorInclude(include=list(schema.SUMMARY_FIELDS)) if query.payload == "summary" else True
     )
-    params = models.SearchParams(exact=True) if query.exact else None
-    nearest: list[tuple[str, Any]] = []
+    nearest: list[tuple[str, Any, models.SearchParams | None]] = []
     if query.dense is not None:
-        nearest.append((DENSE_VECTOR, list(query.dense)))
+        nearest.append((DENSE_VECTOR, list(query.dense), _EXACT_SEARCH if query.exact else _DENSE_SEARCH))
     if query.sparse is not None:
-        nearest.append((SPARSE_VECTOR, _sparse(query.sparse)))
+        nearest.append((SPARSE_VECTOR, _sparse(query.sparse), models.SearchParams(exact=True) if query.exact else None))
     if not nearest:
         raise QueryError("a store query needs a dense or a sparse vector (or both)")
     if len(nearest) == 1:
-        using, vector = nearest[0]
+        using, vector, params = nearest[0]
         return models.QueryRequest(
             query=models.NearestQuery(nearest=vector),
             using=using,
@@ -361,7 +374,7 @@ def _query_request(query: StoreQuery) -> models.QueryRequest:
             params=params,
             limit=query.prefetch_limit,
         )
-        for using, vector in nearest
+        for using, vector, params in nearest
     ]
     fusion: models.Query = (
         models.RrfQuery(rrf=models.Rrf(k=RRF_K))

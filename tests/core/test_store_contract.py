@@ -601,15 +601,16 @@ def unused_port() -> int:
 
 
 def test_remote_store_asks_the_server_for_the_same_graph_links(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A server collection is created with the Edge store's m and links the same filtered fields (places
-    through ``place_keys``, which a server filters on). The in-memory client ignores index settings, so
-    the requests it receives are checked."""
+    """A server collection is created with the Edge store's m and int8 vectors and links the same
+    filtered fields (places through ``place_keys``, which a server filters on). The in-memory client
+    ignores index settings, so the requests it receives are checked."""
     client = QdrantClient(":memory:")
     sent: dict[str, Any] = {}
     create_collection, create_index = client.create_collection, client.create_payload_index
 
     def record_collection(name: str, **kwargs: Any) -> bool:
         sent["hnsw"] = kwargs.get("hnsw_config")
+        sent["dense"] = kwargs["vectors_config"]["dense"]
         return create_collection(name, **kwargs)
 
     def record_index(name: str, field_name: str, field_schema: Any = None, **kwargs: Any) -> Any:
@@ -620,6 +621,9 @@ def test_remote_store_asks_the_server_for_the_same_graph_links(monkeypatch: pyte
     monkeypatch.setattr(client, "create_payload_index", record_index)
     RemoteStore(client, "passages").ensure_collection(DIM)
     assert sent.pop("hnsw").m == 32
+    dense = sent.pop("dense")  # int8 copies in memory, originals on disk, as the Edge store keeps them
+    assert dense.on_disk is True and dense.quantization_config.scalar.type == "int8"
+    assert dense.quantization_config.scalar.always_ram is True
     assert {name for name, params in sent.items() if params.enable_hnsw} == {
         "doc_type",
         "programs",
@@ -887,8 +891,12 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
                         assert h.score == pytest.approx(exact_scores[h.passage.passage_id], abs=1e-6)
                 found += len({h.passage.passage_id for h in got} & {h.passage.passage_id for h in exact})
             recall[key] = found / (len(queries) * 10)
-        # random 64-dimensional vectors are the graph's hard case: 0.96 here, 0.99 on the benchmark
-        assert recall["05978"] >= 0.85, recall
+        # Random 64-dimensional hashing vectors are the graph's hard case, and more so for its int8
+        # copies: 0.865-0.93 here over 13 runs (graphs differ from run to run), 0.96 with float16
+        # vectors before; on the benchmark's real embeddings the int8 graph equals the float16 one
+        # (0.95 broad filter, evaluation/reports/serving.md section 8). A filter the graph walk ignored
+        # fails the check above, a graph that fell apart this one.
+        assert recall["05978"] >= 0.8, recall
         assert recall["05513000"] == 1.0, recall  # the exact path
     finally:
         store.close()
