@@ -293,8 +293,14 @@ class EdgeStore:
         if shard is not None:
             self._engine("close the index", shard.close)
         _remove(previous)
-        os.rename(self.path, previous)
-        os.rename(building, self.path)
+        try:
+            os.rename(self.path, previous)
+            os.rename(building, self.path)
+        except OSError as err:  # the shard as it was goes back in place and stays open
+            if not self.path.exists() and previous.is_dir():
+                os.rename(previous, self.path)
+            self._shard = self._load(None)
+            raise StoreError(f"Cannot swap the index built aside in at {self.path}: {err}") from err
         done.unlink()
         try:
             self._shard = self._load(None)

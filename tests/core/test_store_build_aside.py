@@ -314,3 +314,29 @@ def test_an_optimize_in_place_records_the_build_version(tmp_path: Path) -> None:
     assert edge.build_version(shard_dir(tmp_path)) == edge.BUILD_VERSION
     assert edge.schema_version(shard_dir(tmp_path)) == schema.SCHEMA_VERSION
     store.close()
+
+
+def test_a_swap_that_cannot_rename_keeps_the_shard_as_it_was_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = built_store(tmp_path, 300)
+    store.build_aside(Guard())
+    store.upsert([point(i) for i in range(300, 500)])
+    real_rename = os.rename
+
+    def refuse_the_second(src: Any, dst: Any) -> None:
+        if Path(src).name.endswith(".building"):
+            raise PermissionError("read-only here")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", refuse_the_second)
+    with pytest.raises(StoreError, match="Cannot swap the index built aside in"):
+        store.optimize()
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert store.count() == 500, "the shard as it was is back in place and open"
+    assert shard_dir(tmp_path).is_dir()
+    store.close()
+    reopened = EdgeStore(shard_dir(tmp_path))  # the next open removes the unused copy
+    assert reopened.count() == 500
+    reopened.close()
+    assert beside(tmp_path) == ["passages", "passages.schema.json"]
