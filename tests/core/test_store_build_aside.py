@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import qdrant_edge as qe
-from test_store_contract import DIM, dense_of, single_passage_point
+from test_store_contract import DIM, dense_of, lower_indexing_threshold, single_passage_point
 
 from core.errors import StoreError
 from core.ids import point_id_for
@@ -38,18 +37,7 @@ def point(i: int) -> Any:
 
 @pytest.fixture(autouse=True)
 def small_indexing_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
-    product_config = edge._edge_config
-
-    def config(dense_dim: int, datatype: Any = edge.DENSE_DATATYPE, m: int = schema.HNSW_M) -> Any:
-        c = product_config(dense_dim, datatype, m)
-        return qe.EdgeConfig(
-            vectors=c.vectors,
-            sparse_vectors=c.sparse_vectors,
-            hnsw_config=c.hnsw_config,
-            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
-        )
-
-    monkeypatch.setattr(edge, "_edge_config", config)
+    lower_indexing_threshold(monkeypatch)
     monkeypatch.setattr(edge, "ASIDE_MIN_PENDING", 100)
 
 

@@ -209,6 +209,27 @@ def reference_filter(f: SearchFilter) -> set[str]:
 # --- fixtures
 
 
+def lower_indexing_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New shards get the store's configuration with an indexing threshold of 1 KB: the engine builds a
+    graph (and the int8 copies) for a few hundred points instead of megabytes of vectors."""
+    import qdrant_edge as qe
+
+    from core.store import edge
+
+    product_config = edge._edge_config
+
+    def config(dense_dim: int, *args: Any, **kwargs: Any) -> Any:
+        c = product_config(dense_dim, *args, **kwargs)
+        return qe.EdgeConfig(
+            vectors=c.vectors,
+            sparse_vectors=c.sparse_vectors,
+            hnsw_config=c.hnsw_config,
+            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
+        )
+
+    monkeypatch.setattr(edge, "_edge_config", config)
+
+
 def make_edge(tmp_path: Path) -> EdgeStore:
     return EdgeStore(tmp_path / "index" / "passages")
 
@@ -837,24 +858,11 @@ def test_edge_filtered_dense_queries_find_the_filtered_neighbours_on_both_engine
     (exact)."""
     import random
 
-    import qdrant_edge as qe
-
     from core.store import edge
 
-    product_config = edge._edge_config
     expected_kb = edge.dense_full_scan_threshold_kb(DIM)
     assert expected_kb == edge.DENSE_FULL_SCAN_POINTS * DIM * 2 // 1024
-
-    def with_small_indexing_threshold(dense_dim: int, datatype: Any = edge.DENSE_DATATYPE) -> Any:
-        config = product_config(dense_dim, datatype)
-        return qe.EdgeConfig(
-            vectors=config.vectors,
-            sparse_vectors=config.sparse_vectors,
-            hnsw_config=config.hnsw_config,
-            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
-        )
-
-    monkeypatch.setattr(edge, "_edge_config", with_small_indexing_threshold)
+    lower_indexing_threshold(monkeypatch)
     rng = random.Random(11)
     words = [f"begriff{i}" for i in range(400)]
     points = []

@@ -19,14 +19,20 @@ BASE = [
 ]
 
 
-def test_variants_copy_every_point_link_what_they_say_and_leave_the_source(tmp_path: Path) -> None:
-    rng = np.random.default_rng(3)
-    vectors = rng.normal(size=(40, 16)).astype(np.float32)
+def kept_index(tmp_path: Path, points: int, n_vectors: int, seed: int) -> tuple[Path, np.ndarray]:
+    """A benchmark index of ``points`` passages kept in ``tmp_path/kept`` (as ``bench --keep-index``
+    leaves one), built by the bench's own ``build_index`` from random unit vectors; and the vectors."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n_vectors, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    settings = Settings(data_dir=tmp_path / "data", qdrant_url=None)
     source_dir = tmp_path / "kept"
-    built = build_index(settings, BASE, 300, vectors, source_dir, None)
-    assert built["points"] == 300
+    built = build_index(Settings(data_dir=tmp_path / "data", qdrant_url=None), BASE, points, vectors, source_dir, None)
+    assert built["points"] == points
+    return source_dir, vectors
+
+
+def test_variants_copy_every_point_link_what_they_say_and_leave_the_source(tmp_path: Path) -> None:
+    source_dir, vectors = kept_index(tmp_path, 300, 40, 3)
     source = source_dir / "index" / "passages"
     before = sorted(p.name for p in source.rglob("*"))
 
@@ -63,11 +69,7 @@ def test_variants_copy_every_point_link_what_they_say_and_leave_the_source(tmp_p
 
 
 def test_a_variant_without_quantization_stores_float16_vectors_only(tmp_path: Path) -> None:
-    rng = np.random.default_rng(4)
-    vectors = rng.normal(size=(20, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    source_dir = tmp_path / "kept"
-    build_index(Settings(data_dir=tmp_path / "data", qdrant_url=None), BASE, 120, vectors, source_dir, None)
+    source_dir, vectors = kept_index(tmp_path, 120, 20, 4)
     source = source_dir / "index" / "passages"
     configs = {}
     for quantized in (True, False):

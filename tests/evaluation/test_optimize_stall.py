@@ -3,30 +3,19 @@ builds it in place or aside while a reader queries; the source stays as it was (
 
 from pathlib import Path
 
-import numpy as np
 import pytest
+from test_build_variants import kept_index
 
-from core.settings import Settings
 from core.store import edge
 from core.store.edge import EdgeStore
 from evaluation.bench import optimize_stall
-from evaluation.bench.benchmark import build_index
-
-BASE = [
-    "Der Kreis Unna fördert das Projekt EcoTecHub in Bergkamen mit 2,5 Millionen Euro. Die Förderung läuft bis 2027.",
-    "In Dortmund entsteht ein Zentrum für Kreislaufwirtschaft. Das Land stellt dafür 4 Millionen Euro bereit.",
-]
 
 
 def test_both_modes_build_every_added_point_and_leave_the_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(edge, "ASIDE_MIN_PENDING", 50)
-    rng = np.random.default_rng(5)
-    vectors = rng.normal(size=(30, 16)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    source_dir = tmp_path / "kept"
-    build_index(Settings(data_dir=tmp_path / "data", qdrant_url=None), BASE, 200, vectors, source_dir, None)
+    source_dir, vectors = kept_index(tmp_path, 200, 30, 5)
     shard = source_dir / "index" / "passages"
     before = sorted(p.name for p in shard.rglob("*"))
 
