@@ -14,9 +14,10 @@ Variants say which payload fields get graph links of their own (the engine's pay
 engine's default, the store's choice before), ``none`` no field. Each runs with every ``--m``
 (links per point of the main graph) and every ``--quantization`` (``on``: the dense vectors walked as
 int8 copies, the originals on disk for rescoring, the store's choice; ``off``: float16 vectors only).
-After the recall, the dense query as the Searcher sends it (limit 100, no payload) is timed over the
-query embeddings, unfiltered and with the broad filter (p50 / p95 ms). The variants run one after the
-other in this process; the machine's load at start and end of each build is in the report.
+After the recall, the dense query as the Searcher sends it (limit 100, the summary payload read from
+the engine, as without the server's table of candidates) is timed over the query embeddings,
+unfiltered and with the broad filter (p50 / p95 ms). The variants run one after the other in this
+process; the machine's load at start and end of each build is in the report.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _create(path: Path, dim: int, m: int, linked: frozenset[str] | None, quantiz
 
 
 def dense_latency(store: edge.EdgeStore, vectors: np.ndarray, flt: SearchFilter | None) -> dict[str, float]:
-    """p50 / p95 ms of the dense query the Searcher sends (limit 100, ids and scores only), two rounds."""
+    """p50 / p95 ms of the dense query the Searcher sends (limit 100, summary payload), two rounds."""
     samples = []
     for _round in range(2):
         for v in vectors:
@@ -192,7 +193,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"recall over {report['queries']} query embeddings against exact search.",
         "",
         "| variant | m | int8 | points | optimize | load start / end | recall@10 unfiltered / broad / narrow "
-        "| dense query p50 / p95 unfiltered, broad |",
+        "| dense query (limit 100, summary payload) p50 / p95 unfiltered, broad |",
         "|---|---:|---|---:|---:|---|---|---|",
     ]
     for r in report["rows"]:
