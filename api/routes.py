@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel
 
 from api import admin, documents, export, register_view, search_view
 from api.deps import AdminDep, RegisterParamsDep, SearchParamsDep, StateDep
@@ -47,6 +48,14 @@ ProjectId = Annotated[str, Path(pattern=r"^p-[0-9a-f]{10}$", max_length=12, desc
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", max_length=32, description="Job id (32 hex digits).")]
 
 router = APIRouter(responses=COMMON_ERRORS)
+
+
+def json_response(model: BaseModel) -> Response:
+    """A response model as JSON, written by pydantic in one step. Returned as is, FastAPI would dump the
+    model to a dict, validate the dict against ``response_model`` again and encode it anew: 1.5 ms of a
+    ``/search`` answer at 100k passages against 0.2 ms for this (evaluation/reports/serving.md). The
+    route keeps its ``response_model`` for the OpenAPI schema."""
+    return Response(content=model.model_dump_json(), media_type="application/json")
 admin_router = APIRouter(tags=["admin"], responses={**COMMON_ERRORS, **ADMIN_ERRORS}, dependencies=[AdminDep])
 
 
@@ -54,10 +63,10 @@ admin_router = APIRouter(tags=["admin"], responses={**COMMON_ERRORS, **ADMIN_ERR
 
 
 @router.get("/search", tags=["search"], response_model=SearchResponse, summary="Search, grouped by document")
-def search(state: StateDep, params: SearchParamsDep) -> SearchResponse:
+def search(state: StateDep, params: SearchParamsDep) -> Response:
     """Top-``k`` passages for the query, grouped by document, with highlighted snippets, citations and
     the facets of the query's candidates (counted in documents; see ``api.search_view``)."""
-    return search_view.search_response(state, params)
+    return json_response(search_view.search_response(state, params))
 
 
 @router.get(

@@ -95,23 +95,40 @@ def stem(folded: str) -> str:
 
 def tokenize(text: str) -> Iterator[Token]:
     """Words of ``text`` (hyphenated compounds split into parts too) with offsets into ``text``."""
+    for start, end, stem_ in stem_spans(text):
+        yield Token(start, end, stem_)
+
+
+def stem_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """``tokenize`` as plain ``(start, end, stem)`` tuples: what highlighting walks for every shown
+    passage, without a ``Token`` per word."""
     for m in _WORD.finditer(text):
-        word = m.group(0)
-        parts = [(m.start(), m.end(), word)]
-        if "-" in word:
-            pos = m.start()
-            for part in word.split("-"):
-                parts.append((pos, pos + len(part), part))
-                pos += len(part) + 1
-            # the joined compound ("E-Mobilität" -> "emobilitat") is searchable as one word too
-            parts[0] = (m.start(), m.end(), word.replace("-", ""))
-        for start, end, w in parts:
-            folded = fold(w)
-            if not folded or folded in STOPWORDS:
-                continue
-            if len(folded) == 1 and not folded.isdigit():
-                continue
-            yield Token(start, end, stem(folded))
+        offset = m.start()
+        for a, b, stem_ in word_stems(m.group(0)):
+            yield offset + a, offset + b, stem_
+
+
+@lru_cache(maxsize=200_000)  # a passage repeats its words, and a corpus its vocabulary
+def word_stems(word: str) -> tuple[tuple[int, int, str], ...]:
+    """The stems of one word of ``_WORD`` with their offsets in it: the word, and for a hyphenated
+    compound the joined compound ("E-Mobilität" -> "emobilitat", searchable as one word) and each part.
+    Stopwords and single letters are left out."""
+    parts = [(0, len(word), word)]
+    if "-" in word:
+        pos = 0
+        for part in word.split("-"):
+            parts.append((pos, pos + len(part), part))
+            pos += len(part) + 1
+        parts[0] = (0, len(word), word.replace("-", ""))
+    out = []
+    for start, end, w in parts:
+        folded = fold(w)
+        if not folded or folded in STOPWORDS:
+            continue
+        if len(folded) == 1 and not folded.isdigit():
+            continue
+        out.append((start, end, stem(folded)))
+    return tuple(out)
 
 
 def _grams(word: str, n: int) -> Iterator[str]:
@@ -127,10 +144,10 @@ def features(text: str, config: AnalyserConfig) -> tuple[Counter[str], Counter[s
     """Stem features and character n-gram features of ``text`` with their counts."""
     stems: Counter[str] = Counter()
     grams: Counter[str] = Counter()
-    for tok in tokenize(text):
-        stems["w:" + tok.stem] += 1
-        if not tok.stem.isdigit():
-            for g in _grams(tok.stem, config.ngram):
+    for _start, _end, stem_ in stem_spans(text):
+        stems["w:" + stem_] += 1
+        if not stem_.isdigit():
+            for g in _grams(stem_, config.ngram):
                 grams["g:" + g] += 1
     return stems, grams
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 from core.gazetteer import Gazetteer
-from core.models import Hit
+from core.models import DocInfo, Hit
 from core.store.base import Store
 
 FACETS = ("place", "program", "doc_type", "year", "language", "source")
@@ -30,25 +31,30 @@ INDEX_FIELDS = {
 
 
 def facet_counts(hits: Sequence[Hit], gazetteer: Gazetteer, limit: int = 20) -> dict[str, list[tuple[str, int]]]:
-    per_doc: dict[str, dict[str, set[str]]] = {}
-    for hit in hits:
-        d = per_doc.setdefault(hit.doc.doc_id, {f: set() for f in FACETS})
-        d["place"].update(gazetteer.local_keys.intersection(hit.passage.annotations.place_keys))
-        d["program"].update(hit.passage.annotations.programs)
-        d["doc_type"].add(hit.doc.doc_type.value)
-        if hit.doc.date and hit.doc.date[:4].isdigit():
-            d["year"].add(hit.doc.date[:4])
-        if hit.doc.language:
-            d["language"].add(hit.doc.language)
-        if hit.doc.source_name:
-            d["source"].add(hit.doc.source_name)
-    out: dict[str, list[tuple[str, int]]] = {}
-    for facet in FACETS:
-        counts: Counter[str] = Counter()
-        for values in per_doc.values():
-            counts.update(values[facet])
-        out[facet] = _top(counts.items(), limit)
-    return out
+    docs: dict[str, DocInfo] = {}
+    places: dict[str, set[str]] = {}
+    programs: dict[str, set[str]] = {}
+    local = gazetteer.local_keys
+    for hit in hits:  # a few hundred candidates per query: the values of each document gathered once
+        doc_id = hit.doc.doc_id
+        if doc_id not in docs:
+            docs[doc_id] = hit.doc
+            places[doc_id] = set()
+            programs[doc_id] = set()
+        annotations = hit.passage.annotations
+        if annotations.place_keys:
+            places[doc_id].update(local.intersection(annotations.place_keys))
+        if annotations.programs:
+            programs[doc_id].update(annotations.programs)
+    counts: dict[str, Counter[str]] = {
+        "place": Counter(chain.from_iterable(places.values())),
+        "program": Counter(chain.from_iterable(programs.values())),
+        "doc_type": Counter(d.doc_type.value for d in docs.values()),
+        "year": Counter(d.date[:4] for d in docs.values() if d.date and d.date[:4].isdigit()),
+        "language": Counter(d.language for d in docs.values() if d.language),
+        "source": Counter(d.source_name for d in docs.values() if d.source_name),
+    }
+    return {facet: _top(counts[facet].items(), limit) for facet in FACETS}
 
 
 def index_facets(store: Store, limit: int = 50) -> tuple[int, dict[str, list[tuple[str, int]]]]:

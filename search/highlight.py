@@ -15,7 +15,7 @@ import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.analysis import tokenize
+from core.analysis import stem_spans
 
 MIN_PART = 5
 SNIPPET_CHARS = 320  # about two lines of a result list
@@ -27,15 +27,15 @@ def match_spans(text: str, stems: Iterable[str]) -> list[tuple[int, int]]:
     long_parts = [s for s in wanted if len(s) >= MIN_PART and not s.isdigit()]
     spans: list[tuple[int, int]] = []
     matches: dict[str, bool] = {}  # a passage repeats its words: each stem is decided once
-    for tok in tokenize(text):
-        match = matches.get(tok.stem)
+    for start, end, stem in stem_spans(text):
+        match = matches.get(stem)
         if match is None:
-            match = matches[tok.stem] = tok.stem in wanted or any(part in tok.stem for part in long_parts)
+            match = matches[stem] = stem in wanted or any(part in stem for part in long_parts)
         if match:
-            if spans and tok.start < spans[-1][1]:  # hyphen parts overlap their compound
-                spans[-1] = (spans[-1][0], max(spans[-1][1], tok.end))
+            if spans and start < spans[-1][1]:  # hyphen parts overlap their compound
+                spans[-1] = (spans[-1][0], max(spans[-1][1], end))
             else:
-                spans.append((tok.start, tok.end))
+                spans.append((start, end))
     return spans
 
 
