@@ -270,7 +270,13 @@ def _load_onnx_embedder(settings: Settings) -> E5Embedder:
             f"The model in {path} has no verified ONNX graph (`foerdersuche model install` writes it for "
             f"{DEFAULT_MODEL}); set FOERDERSUCHE_EMBED_BACKEND and FOERDERSUCHE_QUERY_BACKEND to a torch backend."
         )
-    encoder = OnnxEncoder.load(path, graph, threads=torch_threads())
+    if graph.words is None:
+        log.warning(
+            "The ONNX graph in %s holds its word table (about 90 MB more in this process); "
+            "`foerdersuche model install` moves it out.",
+            path,
+        )
+    encoder = OnnxEncoder.load(path, graph.graph, words=graph.words, threads=torch_threads())
     return E5Embedder(encoder, name=settings.model_name, batch_size=settings.embed_batch_size, backend="onnx-int8")
 
 

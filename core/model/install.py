@@ -97,6 +97,9 @@ class OnnxReport:
     min_cosine: float  # the threshold it passed
     seconds: float
     onnxruntime: str
+    # the graph's word table, relative to the model directory (``onnx_export.split_words``); None in an
+    # install from before the split, whose graph holds the table (``install_default_model`` splits it)
+    words: str | None = None
 
 
 @dataclass(frozen=True)
@@ -444,23 +447,37 @@ def read_install_report(target: Path) -> ModelInstallReport | None:
 
 
 def _read_onnx(target: Path, entry: Any) -> OnnxReport | None:
-    """The report's ONNX entry while its graph is present and passed its threshold; else None (an
-    install from before the ONNX step, or a damaged one: ``install_default_model`` adds it again)."""
+    """The report's ONNX entry while its graph (and word table) is present and passed its threshold;
+    else None (an install from before the ONNX step, or a damaged one: ``install_default_model`` adds
+    it again)."""
     if not isinstance(entry, dict):
         return None
     try:
-        onnx = OnnxReport(**{k: entry[k] for k in OnnxReport.__dataclass_fields__})
+        required = {k: entry[k] for k in OnnxReport.__dataclass_fields__ if k != "words"}
+        onnx = OnnxReport(**required, words=entry.get("words"))
     except (KeyError, TypeError):
         return None
-    if not (target / onnx.file).is_file() or not float(onnx.cosine_min) >= float(onnx.min_cosine):
+    files = [onnx.file] if onnx.words is None else [onnx.file, onnx.words]
+    if not all((target / f).is_file() for f in files) or not float(onnx.cosine_min) >= float(onnx.min_cosine):
         return None
     return onnx
 
 
-def onnx_graph(model_dir: Path) -> Path | None:
+@dataclass(frozen=True)
+class OnnxFiles:
+    """The verified ONNX graph of an install and its word table (None: the table is inside the graph)."""
+
+    graph: Path
+    words: Path | None
+
+
+def onnx_graph(model_dir: Path) -> OnnxFiles | None:
     """The verified int8 ONNX graph of the install in ``model_dir``, or None."""
     report = read_install_report(model_dir)
-    return model_dir / report.onnx.file if report is not None and report.onnx is not None else None
+    if report is None or report.onnx is None:
+        return None
+    words = model_dir / report.onnx.words if report.onnx.words is not None else None
+    return OnnxFiles(model_dir / report.onnx.file, words)
 
 
 def _build_onnx(model_dir: Path, work: Path) -> OnnxReport:
@@ -470,7 +487,8 @@ def _build_onnx(model_dir: Path, work: Path) -> OnnxReport:
     started = time.perf_counter()
     check = onnx_export.build_int8(model_dir, work, VERIFY_SENTENCES)
     return OnnxReport(
-        file=f"{onnx_export.ONNX_DIR}/{onnx_export.INT8_FILE}",
+        file=f"{onnx_export.ONNX_DIR}/{onnx_export.GRAPH_FILE}",
+        words=f"{onnx_export.ONNX_DIR}/{onnx_export.WORDS_FILE}",
         variant=onnx_export.DEFAULT_VARIANT,
         description=onnx_export.VARIANT_TEXT[onnx_export.DEFAULT_VARIANT],
         cosine_min=check.cosine_min,
@@ -499,12 +517,10 @@ def add_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
     try:
         work.mkdir(parents=True)
         onnx = _build_onnx(target, work)
-        final = target / onnx.file
-        final.parent.mkdir(exist_ok=True)
-        (work / Path(onnx.file).name).replace(final)
-        final.chmod(0o644)
+        _place_onnx(work, target, onnx)
         updated = replace(report, onnx=onnx)
         _write_report(target, updated)
+        _remove_monolithic(target, onnx)
     except ModelError:
         raise
     except Exception as exc:  # a library failed mid-way: one clear error instead of a traceback
@@ -512,6 +528,63 @@ def add_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
     finally:
         _remove_tree(work)
     return updated
+
+
+def split_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
+    """Move the word table out of the verified graph of an install from before the split
+    (``onnx_export.split_words``); the split pair must give the graph's vectors exactly (on the install
+    sentences, alone and batched), so the report's cosines still hold. No torch needed."""
+    from core.model import onnx_export
+    from core.model.onnx_encoder import OnnxEncoder
+
+    assert report.onnx is not None and report.onnx.words is None
+    log.info("Moving the word table out of the ONNX graph in %s (about 90 MB less in every serving process)", target)
+    work = target.parent / f".{target.name}.onnx-{uuid.uuid4().hex[:8]}"
+    try:
+        work.mkdir(parents=True)
+        old = target / report.onnx.file
+        graph, words = work / onnx_export.GRAPH_FILE, work / onnx_export.WORDS_FILE
+        onnx_export.split_words(old, graph, words)
+        texts = [p + s for p in ("query: ", "passage: ") for s in VERIFY_SENTENCES]
+        before, after = OnnxEncoder.load(target, old), OnnxEncoder.load(target, graph, words=words)
+        for batch in (1, len(texts)):
+            if not np.array_equal(before.encode(texts, batch), after.encode(texts, batch)):
+                raise ModelError(f"The ONNX graph in {target} gives other vectors without its word table; kept whole.")
+        onnx = replace(
+            report.onnx,
+            file=f"{onnx_export.ONNX_DIR}/{onnx_export.GRAPH_FILE}",
+            words=f"{onnx_export.ONNX_DIR}/{onnx_export.WORDS_FILE}",
+        )
+        _place_onnx(work, target, onnx)
+        updated = replace(report, onnx=onnx)
+        _write_report(target, updated)
+        _remove_monolithic(target, onnx)
+    except ModelError:
+        raise
+    except Exception as exc:  # a library failed mid-way: one clear error instead of a traceback
+        raise ModelError(f"Splitting the ONNX graph in {target} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        _remove_tree(work)
+    return updated
+
+
+def _place_onnx(work: Path, model_dir: Path, onnx: OnnxReport) -> None:
+    """Move the graph and its word table written into ``work`` to their places in ``model_dir``."""
+    for relative in (onnx.file, onnx.words):
+        if relative is not None:
+            final = model_dir / relative
+            final.parent.mkdir(exist_ok=True)
+            (work / Path(relative).name).replace(final)
+            final.chmod(0o644)
+
+
+def _remove_monolithic(model_dir: Path, onnx: OnnxReport) -> None:
+    """The graph with the table inside, once a split pair replaced it in the report."""
+    from core.model import onnx_export
+
+    old = model_dir / onnx_export.ONNX_DIR / onnx_export.INT8_FILE
+    if onnx.words is not None and (model_dir / onnx.file) != old:
+        old.unlink(missing_ok=True)
 
 
 def _remove_tree(path: Path) -> None:
@@ -547,7 +620,9 @@ def install_default_model(
 
     existing = read_install_report(target)
     if existing is not None and existing.source_sha256 == source_sha and not force:
-        return existing if existing.onnx is not None else add_onnx(target, existing)
+        if existing.onnx is None:
+            return add_onnx(target, existing)
+        return existing if existing.onnx.words is not None else split_onnx(target, existing)
     if target.exists() and not (target / REPORT_FILE).is_file() and (not target.is_dir() or any(target.iterdir())):
         raise ModelError(
             f"{target} exists but holds no verified install of {DEFAULT_MODEL}; "
@@ -574,8 +649,7 @@ def install_default_model(
                 "installer does not know. Nothing was installed."
             )
         onnx = _build_onnx(staged, work)
-        (staged / onnx.file).parent.mkdir()
-        (work / Path(onnx.file).name).replace(staged / onnx.file)
+        _place_onnx(work, staged, onnx)
         report = ModelInstallReport(
             path=target,
             cosine_min=cos_min,

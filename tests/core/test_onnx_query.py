@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from serverproc import running_server
 
+from core.errors import ModelError
 from core.model.embedding import E5Embedder, HashingEmbedder, QueryCache, RuntimeEmbedder
-from core.model.install import REPORT_FILE, ModelInstallReport, install_default_model, onnx_graph
+from core.model.install import REPORT_FILE, ModelInstallReport, OnnxFiles, install_default_model, onnx_graph
+from core.model.onnx_encoder import WORDS_INPUT, OnnxEncoder, WordTable
 from core.settings import PROJECT_ROOT, Settings
 
 # Not the installer's sentences (core.model.install.VERIFY_SENTENCES): the agreement must hold beyond them.
@@ -37,10 +39,17 @@ def installed() -> ModelInstallReport:
 def test_install_writes_and_reports_the_verified_int8_graph(installed: ModelInstallReport) -> None:
     assert installed.onnx is not None
     report = json.loads((installed.path / REPORT_FILE).read_text(encoding="utf-8"))["onnx"]
-    assert report["file"] == "onnx/model_qint8.onnx" and (installed.path / report["file"]).is_file()
+    assert report["file"] == "onnx/encoder_qint8.onnx" and (installed.path / report["file"]).is_file()
+    assert report["words"] == "onnx/words_qint8.npy"
     assert report["variant"] == "int8-keep-ffn-output"
     assert report["cosine_min"] >= report["min_cosine"] == 0.995
-    assert onnx_graph(installed.path) == installed.path / "onnx" / "model_qint8.onnx"
+    files = onnx_graph(installed.path)
+    assert files == OnnxFiles(
+        installed.path / "onnx" / "encoder_qint8.onnx", installed.path / "onnx" / "words_qint8.npy"
+    )
+    assert not (installed.path / "onnx" / "model_qint8.onnx").exists()
+    table = np.load(files.words, mmap_mode="r")
+    assert table.shape == (250037, 384) and table.dtype == np.uint8
 
 
 @pytest.mark.slow
@@ -48,11 +57,12 @@ def test_the_int8_graph_agrees_with_the_checkpoint_on_other_text(installed: Mode
     from core.model.encoder import TransformerEncoder
     from core.model.onnx_encoder import OnnxEncoder
 
-    graph = onnx_graph(installed.path)
-    assert graph is not None
+    files = onnx_graph(installed.path)
+    assert files is not None
     reference = TransformerEncoder.load(installed.path)
     assert reference is not None
-    encoder = OnnxEncoder.load(installed.path, graph)
+    encoder = OnnxEncoder.load(installed.path, files.graph, words=files.words)
+    assert encoder.words is not None
     expected = reference.encode(OTHER_TEXTS, 8)
     alone = encoder.encode(OTHER_TEXTS, 1)
     batched = encoder.encode(OTHER_TEXTS, 8)
@@ -140,6 +150,89 @@ def test_a_real_server_searches_without_importing_torch(
         found = server.client.get("/search", params={"q": "Wasserstoff-Reallabor Zeche Haus Aden"}).json()
         assert found["results"][0]["title"] == "Zeche Haus Aden"
         assert "libtorch" not in Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- the word table outside the graph
+
+
+def _whole_graph(files: OnnxFiles, out: Path) -> None:
+    """The graph with its word table put back inside, as installs before the split wrote it."""
+    import onnx
+    from onnx import numpy_helper
+
+    assert files.words is not None
+    model = onnx.load(str(files.graph))
+    node = next(n for n in model.graph.node if WORDS_INPUT in n.input)
+    node.input[2] = "inner.embeddings.word_embeddings.weight_quantized"
+    model.graph.initializer.append(numpy_helper.from_array(np.load(files.words), node.input[2]))
+    model.graph.input.remove(next(i for i in model.graph.input if i.name == WORDS_INPUT))
+    onnx.save(model, str(out))
+
+
+@pytest.mark.slow
+def test_an_install_with_the_table_in_its_graph_is_split_with_the_same_vectors(
+    tmp_path: Path, installed: ModelInstallReport
+) -> None:
+    """An install from before the split (its report names ``model_qint8.onnx`` and no word table) is
+    split by ``model install``: same vectors bit for bit, the whole graph removed, the report updated;
+    until then it serves with the whole graph."""
+    files = onnx_graph(installed.path)
+    assert files is not None
+    old = tmp_path / "model"
+    (old / "onnx").mkdir(parents=True)
+    for item in installed.path.iterdir():
+        if item.is_file():
+            (old / item.name).symlink_to(item)
+        elif item.name != "onnx":
+            (old / item.name).symlink_to(item, target_is_directory=True)
+    (old / REPORT_FILE).unlink()
+    _whole_graph(files, old / "onnx" / "model_qint8.onnx")
+    report = json.loads((installed.path / REPORT_FILE).read_text(encoding="utf-8"))
+    report["onnx"]["file"] = "onnx/model_qint8.onnx"
+    del report["onnx"]["words"]
+    report["path"] = str(old)
+    (old / REPORT_FILE).write_text(json.dumps(report), encoding="utf-8")
+
+    before = onnx_graph(old)
+    assert before == OnnxFiles(old / "onnx" / "model_qint8.onnx", None)
+    whole = OnnxEncoder.load(old, before.graph)
+    assert whole.words is None
+    with pytest.raises(ModelError, match="does not take a word table"):
+        OnnxEncoder.load(old, before.graph, words=files.words)
+    with pytest.raises(ModelError, match="takes a word table"):
+        OnnxEncoder.load(old, files.graph)
+    expected = whole.encode(OTHER_TEXTS, 1)
+
+    upgraded = install_default_model(old)
+    assert upgraded.onnx is not None and upgraded.onnx.words == "onnx/words_qint8.npy"
+    assert upgraded.onnx.cosine_min == installed.onnx.cosine_min  # type: ignore[union-attr]
+    after = onnx_graph(old)
+    assert after == OnnxFiles(old / "onnx" / "encoder_qint8.onnx", old / "onnx" / "words_qint8.npy")
+    assert sorted(p.name for p in (old / "onnx").iterdir()) == ["encoder_qint8.onnx", "words_qint8.npy"]
+    split = OnnxEncoder.load(old, after.graph, words=after.words)
+    np.testing.assert_array_equal(split.encode(OTHER_TEXTS, 1), expected)
+    np.testing.assert_array_equal(split.encode(OTHER_TEXTS, 3), whole.encode(OTHER_TEXTS, 3))
+
+
+def test_the_word_table_reads_the_rows_of_a_batch(tmp_path: Path) -> None:
+    table = np.arange(50 * 4, dtype=np.uint8).reshape(50, 4)
+    path = tmp_path / "words.npy"
+    np.save(path, table)
+    words = WordTable(path)
+    ids = np.array([[0, 7, 7, 49], [3, 0, 1, 1]], dtype=np.int64)
+    renumbered, rows = words.gather(ids)
+    assert rows.shape == (5, 4)  # five distinct tokens
+    np.testing.assert_array_equal(rows[renumbered], table[ids])
+    with pytest.raises(ModelError, match="outside the word table"):
+        words.gather(np.array([[1, 50]]))
+    path.write_bytes(path.read_bytes()[:-10])  # cut after loading
+    with pytest.raises(ModelError, match="truncated"):
+        words.gather(np.array([[49]]))
+    with pytest.raises(ModelError, match="Cannot read the word table"):
+        WordTable(path)
+    path.write_bytes(b"not a table")
+    with pytest.raises(ModelError, match="Cannot read the word table"):
+        WordTable(path)
 
 
 # ---------------------------------------------------------------- the query cache (fast)
