@@ -56,6 +56,8 @@ def json_response(model: BaseModel) -> Response:
     ``/search`` answer at 100k passages against 0.2 ms for this (evaluation/reports/serving.md). The
     route keeps its ``response_model`` for the OpenAPI schema."""
     return Response(content=model.model_dump_json(), media_type="application/json")
+
+
 admin_router = APIRouter(tags=["admin"], responses={**COMMON_ERRORS, **ADMIN_ERRORS}, dependencies=[AdminDep])
 
 

@@ -44,7 +44,7 @@ from core.errors import OutdatedIndex, QueryError, StoreCorrupted, StoreError
 from core.ids import point_id_for
 from core.models import DocInfo, Passage
 from core.settings import Settings
-from core.store import schema
+from core.store import pages, schema
 from core.store.base import (
     DENSE_VECTOR,
     RRF_K,
@@ -115,6 +115,8 @@ BUILD_VERSION = 2
 # latency through HTTP unchanged (evaluation/reports/serving.md). A shard written before keeps its
 # placement until the optimizer rewrites its segments (a reindex does).
 INDEX_MEMORY = qe.Memory.Cold
+# The shard's directories whose files a server reads whole at start and little afterwards (``keep_summaries``).
+START_PAGES = ("wal", "payload_storage")
 # The fields with graph links of their own (``schema.LINKED_FIELDS``); the place filter matches the
 # Gemeinde and Kreis codes through them (a Regierungsbezirk, the Land or a named region covers most
 # passages: the main graph serves it).
@@ -317,17 +319,22 @@ class EdgeStore:
         reads only ids and scores from the engine; not when the shard has more than ``limit`` points.
         For a process that answers many queries (the server), not for one CLI search: reading the
         summaries takes 5-6 s at 100k passages. Kept current by this store's own writes.
+        Then the pages that loading the shard and this read mapped into the process (the WAL's, the
+        payloads') are unmapped again (``core.store.pages``): the caller holds the store alone here.
         Returns how many points are held (0: none, or not kept)."""
         shard = self._readable()
         total = 0 if shard is None else self.count()
         if limit <= 0 or total > limit:
             self._summaries = None
-            return 0
-        table = Summaries()
+        else:
+            table = Summaries()
+            if shard is not None:
+                table.put_all(self._summary_records(None))
+            self._summaries = table
         if shard is not None:
-            table.put_all(self._summary_records(None))
-        self._summaries = table
-        return len(table)
+            released = pages.release(self.path, START_PAGES)
+            log.debug("unmapped %.0f MiB of WAL and payload mappings after the start", released / 2**20)
+        return 0 if self._summaries is None else len(self._summaries)
 
     def close(self) -> None:
         if self._shard is not None:
