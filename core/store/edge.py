@@ -432,13 +432,13 @@ class EdgeStore:
         # A point found by several queries of the batch (hybrid: by both retrievers, and again by the
         # fused query) is converted once per payload selection: about 10 us a payload, 200 of them a query.
         converted: dict[tuple[str, str], tuple[Passage, DocInfo]] = {}
+        point_ids = [[str(point.id) for point in points] for points in results]  # the engine's ids are UUIDs
         if table is not None:
-            converted.update(self._summaries_of(shard, table, queries, results))
+            converted.update(self._summaries_of(shard, table, queries, point_ids))
         out = []
-        for query, points in zip(queries, results, strict=True):
+        for query, points, ids in zip(queries, results, point_ids, strict=True):
             hits = []
-            for point in points:
-                point_id = str(point.id)
+            for point, point_id in zip(points, ids, strict=True):
                 key = (query.payload, point_id)
                 found = converted.get(key)
                 if found is None:
@@ -450,15 +450,15 @@ class EdgeStore:
         return out
 
     def _summaries_of(
-        self, shard: qe.EdgeShard, table: Summaries, queries: Sequence[StoreQuery], results: Sequence[Sequence[Any]]
+        self, shard: qe.EdgeShard, table: Summaries, queries: Sequence[StoreQuery], point_ids: Sequence[Sequence[str]]
     ) -> dict[tuple[str, str], tuple[Passage, DocInfo]]:
         """The summaries of the points the summary queries found, from the table; the few it lacks
         (written by a concurrent ingest after the table was read) are read from the engine and added."""
         ids = {
-            str(point.id): None
-            for query, points in zip(queries, results, strict=True)
+            point_id
+            for query, listed in zip(queries, point_ids, strict=True)
             if query.payload == "summary"
-            for point in points
+            for point_id in listed
         }
         found: dict[tuple[str, str], tuple[Passage, DocInfo]] = {}
         missing: list[Any] = []

@@ -54,6 +54,7 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
         http = entry["http"]
         # the server keeps the synthetic documents (registered as indexed) instead of reconciling them away
         assert http["served_passages"] == 500
+        assert http["client"].startswith("http.client")  # timed without httpx's own ~1.4 ms a request
         assert http["throughput"][0]["errors"] == 0
         for key, row in http["latency_ms"].items():
             assert row["hits_mean"] > 0, f"HTTP {key} timed queries that found nothing"
