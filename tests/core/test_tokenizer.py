@@ -119,7 +119,12 @@ def test_ids_and_template(compact: UnigramTokenizer) -> None:
     ids = compact.encode("Kreis Unna")
     assert ids[0] == 0 and ids[-1] == 2 and len(ids) > 3
     assert compact.encode("") == [0, 2]
-    assert compact.encode("\U000f0000\u0e80\U00020000") == [0, compact.ids["▁"], compact.unk_id, 2]  # one fused <unk>
+    assert compact.encode("\U000f0000\u0e80\U00020000") == [
+        0,
+        compact.piece_id("▁"),
+        compact.unk_id,
+        2,
+    ]  # one fused <unk>
     assert compact.encode("<mask>") == [0, 250001, 2]
     assert len(compact.encode("Wort " * 700)) == MAX_LENGTH
     misses = compact._cached.cache_info().misses
