@@ -365,7 +365,8 @@ def serve_for_bench() -> None:
     model_dir = os.environ.get("FOERDERSUCHE_MODEL_DIR")
     settings = Settings(data_dir=data_dir, model_dir=Path(model_dir) if model_dir else None)
     embedder = HashingEmbedder() if embedder_kind == "hashing" else None
-    uvicorn.run(create_app(settings, embedder=embedder), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings, embedder=embedder, freeze_gc=True)  # as `serve` runs it
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def bench_command(

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
             log_config["loggers"][name] = {"handlers": ["default"], "level": "INFO", "propagate": False}
         from foerdersuche.remote import router as cli_router
 
-        app = create_app(s)
+        app = create_app(s, freeze_gc=True)
         app.include_router(cli_router)  # the CLI of the same data dir goes through these (loopback only)
         config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="info", log_config=log_config, workers=1)
         run_recording(config, s.data_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import subprocess
@@ -108,6 +109,22 @@ def test_every_app_has_its_own_metrics_registry(tmp_path: Path) -> None:
         fresh.get("/healthz")
         text = fresh.get("/metrics").text
     assert 'foerdersuche_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+
+
+def test_the_server_app_freezes_what_it_holds_for_good_after_starting(tmp_path: Path) -> None:
+    """``serve``'s app (``freeze_gc``) moves the objects it holds after the start out of the cyclic
+    collector's walks; an app without it (tests, the CLI) leaves the collector alone."""
+    env = make_env(tmp_path)
+    assert gc.get_freeze_count() == 0
+    with TestClient(create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM))) as plain:
+        assert plain.get("/readyz").status_code == 200
+        assert gc.get_freeze_count() == 0
+    try:
+        with TestClient(create_app(env.settings, embedder=HashingEmbedder(EMBED_DIM), freeze_gc=True)) as server:
+            assert gc.get_freeze_count() > 1000  # the state it opened: gazetteer, store, summaries
+            assert server.get("/search", params={"q": "Förderung Kreis Unna"}).status_code == 200
+    finally:
+        gc.unfreeze()
 
 
 def test_not_ready_while_the_store_is_unavailable(tmp_path: Path) -> None:
