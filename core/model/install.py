@@ -44,7 +44,7 @@ import shutil
 import struct
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -513,21 +513,7 @@ def _write_report(model_dir: Path, report: ModelInstallReport) -> None:
 def add_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
     """Add the ONNX graph to a verified install that has none (installed before the ONNX step)."""
     log.info("Writing the ONNX query encoder of %s into %s", DEFAULT_MODEL, target)
-    work = target.parent / f".{target.name}.onnx-{uuid.uuid4().hex[:8]}"
-    try:
-        work.mkdir(parents=True)
-        onnx = _build_onnx(target, work)
-        _place_onnx(work, target, onnx)
-        updated = replace(report, onnx=onnx)
-        _write_report(target, updated)
-        _remove_monolithic(target, onnx)
-    except ModelError:
-        raise
-    except Exception as exc:  # a library failed mid-way: one clear error instead of a traceback
-        raise ModelError(f"Writing the ONNX graph into {target} failed: {type(exc).__name__}: {exc}") from exc
-    finally:
-        _remove_tree(work)
-    return updated
+    return _update_onnx(target, report, "Writing the ONNX graph into", lambda work: _build_onnx(target, work))
 
 
 def split_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
@@ -537,12 +523,12 @@ def split_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
     from core.model import onnx_export
     from core.model.onnx_encoder import OnnxEncoder
 
-    assert report.onnx is not None and report.onnx.words is None
+    whole = report.onnx
+    assert whole is not None and whole.words is None
     log.info("Moving the word table out of the ONNX graph in %s (about 90 MB less in every serving process)", target)
-    work = target.parent / f".{target.name}.onnx-{uuid.uuid4().hex[:8]}"
-    try:
-        work.mkdir(parents=True)
-        old = target / report.onnx.file
+
+    def split(work: Path) -> OnnxReport:
+        old = target / whole.file
         graph, words = work / onnx_export.GRAPH_FILE, work / onnx_export.WORDS_FILE
         onnx_export.split_words(old, graph, words)
         texts = [p + s for p in ("query: ", "passage: ") for s in VERIFY_SENTENCES]
@@ -550,11 +536,24 @@ def split_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
         for batch in (1, len(texts)):
             if not np.array_equal(before.encode(texts, batch), after.encode(texts, batch)):
                 raise ModelError(f"The ONNX graph in {target} gives other vectors without its word table; kept whole.")
-        onnx = replace(
-            report.onnx,
+        return replace(
+            whole,
             file=f"{onnx_export.ONNX_DIR}/{onnx_export.GRAPH_FILE}",
             words=f"{onnx_export.ONNX_DIR}/{onnx_export.WORDS_FILE}",
         )
+
+    return _update_onnx(target, report, "Splitting the ONNX graph in", split)
+
+
+def _update_onnx(
+    target: Path, report: ModelInstallReport, doing: str, make: Callable[[Path], OnnxReport]
+) -> ModelInstallReport:
+    """``make`` writes ONNX files into a work directory beside ``target`` and describes them; they are
+    moved into ``target``, the report updated and a graph they replace removed."""
+    work = target.parent / f".{target.name}.onnx-{uuid.uuid4().hex[:8]}"
+    try:
+        work.mkdir(parents=True)
+        onnx = make(work)
         _place_onnx(work, target, onnx)
         updated = replace(report, onnx=onnx)
         _write_report(target, updated)
@@ -562,7 +561,7 @@ def split_onnx(target: Path, report: ModelInstallReport) -> ModelInstallReport:
     except ModelError:
         raise
     except Exception as exc:  # a library failed mid-way: one clear error instead of a traceback
-        raise ModelError(f"Splitting the ONNX graph in {target} failed: {type(exc).__name__}: {exc}") from exc
+        raise ModelError(f"{doing} {target} failed: {type(exc).__name__}: {exc}") from exc
     finally:
         _remove_tree(work)
     return updated
