@@ -85,9 +85,10 @@ def ask_payload(question: str, k: int, searcher: Any, register: Any, defaults: A
     hits (``hit_json``); computed here or in the server of the data dir (``foerdersuche.remote``)."""
     from foerdersuche.hits import hit_json
     from search.answer import AnswerOptions, ask
-    from search.engine import SearchRequest
+    from search.engine import SearchRequest, query_text
 
     options = AnswerOptions()
+    question = query_text(question)  # a command line's undecodable bytes: U+FFFD, not a traceback
     request = SearchRequest(query=question, k=max(k, options.passages), options=defaults)
     result, found = ask(question, searcher, register, request, options)
     return {

@@ -13,6 +13,7 @@ of the k shown hits are fetched afterwards, one read of k points instead of hund
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -33,6 +34,16 @@ Mode = Literal["hybrid", "dense", "lexical"]
 PlaceMode = Literal["boost", "filter", "off"]
 
 MAX_QUERY_CHARS = 1000
+# Lone surrogates: what Python makes of bytes that are not UTF-8 in a command line (surrogateescape) or
+# of a "\ud800" escape in JSON. No encoder takes them (the tokenizer and the stemmer raised on them).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def query_text(raw: str) -> str:
+    """A query as the search reads it: stripped, a lone surrogate replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", raw).strip()
+
+
 MAX_K = 200
 
 
@@ -79,7 +90,7 @@ class Searcher:
     analyser: AnalyserConfig = field(default_factory=AnalyserConfig)
 
     def search(self, request: SearchRequest) -> SearchResult:
-        query = request.query.strip()
+        query = query_text(request.query)
         if not query:
             raise QueryError("empty query")
         if len(query) > MAX_QUERY_CHARS:

@@ -29,7 +29,7 @@ from core.errors import QueryError
 from core.gazetteer import Gazetteer, Place
 from core.models import DocType
 from core.store.base import SearchFilter
-from search.engine import MAX_K, MAX_QUERY_CHARS, Mode, PlaceMode, SearchOptions, SearchRequest
+from search.engine import MAX_K, MAX_QUERY_CHARS, Mode, PlaceMode, SearchOptions, SearchRequest, query_text
 from search.fusion import Fusion
 
 DOC_TYPE_LABELS = {
@@ -73,7 +73,7 @@ class Resolved:
 
 def resolve_request(params: RequestParams, gazetteer: Gazetteer, defaults: SearchOptions) -> Resolved:
     """Validate and resolve ``params``; raises ``QueryError`` with a German message."""
-    query = params.query.strip()
+    query = query_text(params.query)
     if not query:
         raise QueryError("Die Suchanfrage ist leer.")
     if len(query) > MAX_QUERY_CHARS:

@@ -6,7 +6,7 @@ import pytest
 
 from core.errors import QueryError
 from core.gazetteer import Gazetteer, load_gazetteer
-from search.engine import SearchOptions
+from search.engine import SearchOptions, query_text
 from search.request import RequestParams, edit_distance, resolve_place, resolve_request
 
 
@@ -108,3 +108,11 @@ def test_invalid_values_are_one_german_error_each(gaz: Gazetteer, params: Reques
     with pytest.raises(QueryError) as err:
         resolve_request(params, gaz, SearchOptions())
     assert str(err.value).startswith(message)
+
+
+def test_a_lone_surrogate_in_a_query_is_read_as_a_replacement_character(gaz: Gazetteer) -> None:
+    assert query_text("  Kreis \udcff Unna ") == "Kreis \ufffd Unna"
+    assert query_text("Förderung 😀") == "Förderung 😀"  # a real character outside the BMP stays
+    resolved = resolve_request(RequestParams(query="Wasserstoff \ud800"), gaz, SearchOptions())
+    assert resolved.request.query == "Wasserstoff \ufffd"
+    resolved.request.query.encode("utf-8")  # what the tokenizer and the stemmer need

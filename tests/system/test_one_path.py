@@ -6,7 +6,10 @@ model, real index (the session's sample index)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,3 +119,29 @@ def test_invalid_values_are_rejected_with_the_same_message_everywhere(
     assert exit_code == 1 and status == 400
     assert api_message.startswith(message) and eval_message == api_message
     assert f"Fehler: {api_message}" in stderr
+
+
+@pytest.mark.slow
+def test_bytes_that_are_not_utf8_in_a_command_line_are_searched_not_a_traceback(sample_index: Any) -> None:
+    """Python hands undecodable argv bytes on as lone surrogates, which the tokenizer and the stemmer
+    refused with a UnicodeEncodeError; ``search.engine.query_text`` reads them as U+FFFD."""
+    cli = Path(sys.executable).with_name("foerdersuche")
+    data_dir = str(sample_index.settings.data_dir).encode()
+    for command in (
+        [b"search", b"Kreislaufwirtschaft \xff Kreis Unna", b"--json"],
+        [b"ask", b"Wann \xff startete das Projekt?"],
+    ):
+        proc = subprocess.run(
+            [str(cli).encode(), b"--data-dir", data_dir, *command], capture_output=True, timeout=300, check=False
+        )
+        assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+        assert b"Traceback" not in proc.stderr and b"UnicodeEncodeError" not in proc.stderr
+    hits = json.loads(
+        subprocess.run(
+            [str(cli).encode(), b"--data-dir", data_dir, b"search", b"Kreislaufwirtschaft \xff Kreis Unna", b"--json"],
+            capture_output=True,
+            timeout=300,
+            check=True,
+        ).stdout
+    )
+    assert hits, "the query with the replaced byte still finds passages"
