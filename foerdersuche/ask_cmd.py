@@ -30,7 +30,9 @@ def ask_command(
     from foerdersuche.context import settings
     from foerdersuche.hits import print_body
     from foerdersuche.server_link import live_server
+    from search.engine import query_text
 
+    question = query_text(question)  # undecodable bytes of the command line: U+FFFD (also on the way to a server)
     s = settings()
     try:
         server = live_server(s.data_dir, s.admin_key)
@@ -88,7 +90,7 @@ def ask_payload(question: str, k: int, searcher: Any, register: Any, defaults: A
     from search.engine import SearchRequest, query_text
 
     options = AnswerOptions()
-    question = query_text(question)  # a command line's undecodable bytes: U+FFFD, not a traceback
+    question = query_text(question)  # a server's request may carry a "\ud800" escape
     request = SearchRequest(query=question, k=max(k, options.passages), options=defaults)
     result, found = ask(question, searcher, register, request, options)
     return {

@@ -189,6 +189,7 @@ def search(
     """Search the index; every hit with its citation (title, source, page, date, passage)."""
     from foerdersuche.remote import CliSearch, print_search, search_payloads
     from foerdersuche.server_link import live_server
+    from search.engine import query_text
 
     if (query is None) == (queries is None):
         raise _fail(ValueError("give either QUERY or --queries FILE"), 2)
@@ -202,7 +203,9 @@ def search(
             raise _fail(ValueError(f"{flag} must be one of {', '.join(allowed)}"), 2)
     try:
         query_file = queries.read_text(encoding="utf-8") if queries is not None else ""
-        lines = [query] if query is not None else [line.strip() for line in query_file.splitlines() if line.strip()]
+        lines = [line.strip() for line in query_file.splitlines() if line.strip()]
+        if query is not None:  # a command line's undecodable bytes become U+FFFD before a running server is asked
+            lines = [query_text(query)]
     except OSError as exc:
         raise _fail(exc, 2) from exc
     if not lines:
