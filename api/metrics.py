@@ -26,6 +26,7 @@ class IndexSnapshot:
     last_ingest_finished: float | None
     ready: bool
     jobs_by_status: dict[str, int]
+    summary_points: int | None = 0  # ranking fields held in memory; None while they are read at the start
 
 
 class _IndexCollector(Collector):
@@ -55,6 +56,18 @@ class _IndexCollector(Collector):
             )
             g.add_metric([], snap.last_ingest_finished)
             yield g
+        loading = GaugeMetricFamily(
+            "foerdersuche_summaries_loading",
+            "1 while the server reads the passages' ranking fields into memory after its start (queries are "
+            "answered meanwhile, reading those fields from the index).",
+        )
+        loading.add_metric([], 1.0 if snap.summary_points is None else 0.0)
+        yield loading
+        held = GaugeMetricFamily(
+            "foerdersuche_summary_points", "Passages whose ranking fields the server holds in memory."
+        )
+        held.add_metric([], float(snap.summary_points or 0))
+        yield held
         jobs = GaugeMetricFamily("foerdersuche_jobs", "Admin jobs of this process by status.", labels=["status"])
         for status, n in sorted(snap.jobs_by_status.items()):
             jobs.add_metric([status], float(n))

@@ -130,10 +130,14 @@ class Store(Protocol):
         """A serving process: let ``optimize`` build where queries do not wait for it, and replace the
         index only inside ``swap()`` (a lock that keeps every reader of the store out)."""
 
-    def keep_summaries(self, limit: int) -> int:
+    def keep_summaries(self, limit: int, *, background: bool = False) -> int:
         """Hold the ranking fields of every point (``StoreQuery.payload="summary"``) in memory, so that
         queries read only ids and scores from the index (a serving process); not above ``limit`` points
-        or where other processes write the index. Returns how many points are held (0: not kept)."""
+        or where other processes write the index. ``background``: read them in a thread, queries go on
+        meanwhile. Returns how many points are held now (0: not kept, or not read yet)."""
+
+    def summaries_held(self) -> int | None:
+        """How many points' ranking fields are held in memory; None while they are being read."""
 
     def verify(self) -> int:
         """Read every point with payload and vectors (a full check); returns how many there are.

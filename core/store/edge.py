@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -140,6 +141,8 @@ class EdgeStore:
         self._closed = False
         self._ensured: int | None = None  # the dimension ensure_collection checked in this process
         self._summaries: Summaries | None = None  # see keep_summaries
+        self._loader: threading.Thread | None = None  # the summaries' first read, in the background
+        self._stop_loader = threading.Event()
         self._swap: Callable[[], AbstractContextManager[object]] | None = None  # see build_aside
         self._writes = 0  # write operations of this store (a build aside is discarded if any came between)
         self.last_aside: dict[str, Any] | None = None  # timings of the last build aside (copy, build, swap)
@@ -290,53 +293,102 @@ class EdgeStore:
         """Replace the open shard by the built copy (the caller keeps readers out). A crash between the
         renames is repaired when the store is opened next (``restore_cut_swap``)."""
         _building, _done, previous = aside_paths(self.path)
-        shard = self._shard
-        self._shard = None
-        if shard is not None:
-            self._engine("close the index", shard.close)
-        _remove(previous)
+        unfinished = self._end_loader()  # the read of the summaries starts again on the new shard
         try:
-            os.rename(self.path, previous)
-            os.rename(building, self.path)
-        except OSError as err:  # the shard as it was goes back in place and stays open
-            if not self.path.exists() and previous.is_dir():
+            shard = self._shard
+            self._shard = None
+            if shard is not None:
+                self._engine("close the index", shard.close)
+            _remove(previous)
+            try:
+                os.rename(self.path, previous)
+                os.rename(building, self.path)
+            except OSError as err:  # the shard as it was goes back in place and stays open
+                if not self.path.exists() and previous.is_dir():
+                    os.rename(previous, self.path)
+                self._shard = self._load(None)
+                raise StoreError(f"Cannot swap the index built aside in at {self.path}: {err}") from err
+            done.unlink()
+            try:
+                self._shard = self._load(None)
+            except StoreError:
+                log.exception("the built index cannot be loaded; the index as it was before stays")
+                _remove(self.path)
                 os.rename(previous, self.path)
-            self._shard = self._load(None)
-            raise StoreError(f"Cannot swap the index built aside in at {self.path}: {err}") from err
-        done.unlink()
-        try:
-            self._shard = self._load(None)
-        except StoreError:
-            log.exception("the built index cannot be loaded; the index as it was before stays")
-            _remove(self.path)
-            os.rename(previous, self.path)
-            self._shard = self._load(None)
-            raise
-        _remove(previous)
+                self._shard = self._load(None)
+                raise
+            _remove(previous)
+        finally:
+            if unfinished is not None and self._shard is not None:
+                self._start_loader(unfinished)
 
-    def keep_summaries(self, limit: int) -> int:
+    def keep_summaries(self, limit: int, *, background: bool = False) -> int:
         """Hold the summary fields of every point in memory (``core.store.summaries``), so a hybrid query
         reads only ids and scores from the engine; not when the shard has more than ``limit`` points.
         For a process that answers many queries (the server), not for one CLI search: reading the
-        summaries takes 5-6 s at 100k passages. Kept current by this store's own writes.
+        summaries takes 5-6 s at 100k passages, about 40 s at 1M. Kept current by this store's own
+        writes. With ``background`` the read runs in a thread and queries read the engine's payloads
+        until it is done (``summaries_held``).
         Then the pages that loading the shard and this read mapped into the process (the WAL's, the
-        payloads') are unmapped again (``core.store.pages``): the caller holds the store alone here.
-        Returns how many points are held (0: none, or not kept)."""
+        payloads') are unmapped again (``core.store.pages``). Returns how many points are held now."""
+        self._end_loader()
         shard = self._readable()
         total = 0 if shard is None else self.count()
         if limit <= 0 or total > limit:
             self._summaries = None
-        else:
-            table = Summaries()
-            if shard is not None:
-                table.put_all(self._summary_records(None))
-            self._summaries = table
-        if shard is not None:
+            self._release_start_pages()
+            return 0
+        table = self._summaries = Summaries()
+        if shard is None:  # nothing yet: filled as it is written
+            return 0
+        table.start_load()
+        if background:
+            self._start_loader(table)
+            return 0
+        self._load_summaries(table, self._stop_loader)
+        return len(table) if table.ready else 0
+
+    def summaries_held(self) -> int | None:
+        """Points whose summaries are held in memory; None while they are being read (0: not kept)."""
+        table = self._summaries
+        if table is None:
+            return 0
+        return len(table) if table.ready else None
+
+    def _start_loader(self, table: Summaries) -> None:
+        stop = self._stop_loader = threading.Event()
+        self._loader = threading.Thread(target=self._load_summaries, args=(table, stop), name="summaries", daemon=True)
+        self._loader.start()
+
+    def _load_summaries(self, table: Summaries, stop: threading.Event) -> None:
+        started = time.perf_counter()
+        try:
+            done = table.load(self._summary_records(None), stop)
+        except Exception:  # the table is an acceleration: without it queries read the payloads from the index
+            log.exception("the ranking fields could not be read; queries read them from the index")
+            return
+        if done:
+            log.info("ranking fields of %d passages in memory (%.1f s)", len(table), time.perf_counter() - started)
+            self._release_start_pages()
+
+    def _end_loader(self) -> Summaries | None:
+        """Stop a background read (it ends within one page); returns its table when it was not done."""
+        loader = self._loader
+        if loader is None:
+            return None
+        self._stop_loader.set()
+        loader.join()
+        self._loader = None
+        table = self._summaries
+        return table if table is not None and not table.ready else None
+
+    def _release_start_pages(self) -> None:
+        if self._shard is not None:
             released = pages.release(self.path, START_PAGES)
             log.debug("unmapped %.0f MiB of WAL and payload mappings after the start", released / 2**20)
-        return 0 if self._summaries is None else len(self._summaries)
 
     def close(self) -> None:
+        self._end_loader()
         if self._shard is not None:
             shard = self._shard
             self._shard = None
@@ -426,6 +478,8 @@ class EdgeStore:
         if shard is None or not queries:
             return [[] for _ in queries]
         table = self._summaries
+        if table is not None and not table.ready:  # still being read: the payloads come from the engine
+            table = None
         requests = [_query_request(q, ids_only=table is not None and q.payload == "summary") for q in queries]
         batch = qe.QueryBatchRequest(requests)
         results = self._engine(f"run {len(queries)} queries", lambda: shard.query_batch(batch))
@@ -462,8 +516,8 @@ class EdgeStore:
         }
         found: dict[tuple[str, str], tuple[Passage, DocInfo]] = {}
         missing: list[Any] = []
-        for point_id in ids:
-            summary = table.get(point_id)
+        asked = list(ids)
+        for point_id, summary in zip(asked, table.get_many(asked), strict=True):
             if summary is None:
                 missing.append(point_id)
             else:
@@ -473,8 +527,7 @@ class EdgeStore:
                 f"read {len(missing)} points", lambda: shard.retrieve(missing, _summary_selector(), False)
             )
             table.put_all((str(r.id), r.payload or {}) for r in records)
-            for point_id in missing:
-                summary = table.get(point_id)
+            for point_id, summary in zip(missing, table.get_many(missing), strict=True):
                 if summary is not None:  # else deleted since the query
                     found[("summary", point_id)] = summary
         return found

@@ -151,8 +151,11 @@ class RemoteStore:
     def build_aside(self, swap: Callable[[], AbstractContextManager[object]]) -> None:
         """Nothing to do: the server builds in its own process while it answers queries."""
 
-    def keep_summaries(self, limit: int) -> int:
+    def keep_summaries(self, limit: int, *, background: bool = False) -> int:
         """Not kept: other processes may write the server's collection, so a copy here could go stale."""
+        return 0
+
+    def summaries_held(self) -> int | None:
         return 0
 
     def close(self) -> None:

@@ -4,33 +4,50 @@ A hybrid query ranks up to ``2 * prefetch_limit`` candidates and needs, for each
 holds (``schema.SUMMARY_FIELDS``: ids, places, programs, the document's citation fields): the place
 boost reads the places, near-duplicate folding the document's cluster, the facets all of it. Read from
 the engine, those payloads cost more than the two searches themselves (at 100k passages about 4 ms of
-payload reading and 3 ms of conversion a query, against 1.5 ms for the searches without payload:
-evaluation/reports/serving.md). With ``Summaries`` the engine returns ids and scores only, and the
-candidates come from this table.
+payload reading and 3 ms of conversion a query, against 1.5 ms for the searches without payload; at 1M
+13-15 ms of a filtered query: evaluation/reports/serving.md). With ``Summaries`` the engine returns ids
+and scores only, and the candidates come from this table.
 
-The table is compact: a point is a 5-tuple (ordinal, document, place keys, programs, passage id when it
-is not the usual ``passage_id_for(doc_id, ordinal)``); a document's ``DocInfo`` is held once, and equal
-key and program tuples (and their strings) are shared. The ``Passage`` summary is built when a query
-asks for it. The values are exactly what ``schema.from_payload`` gives for a summary payload (the
-tests compare them with the engine's reads), so a query answers the same with or without the table.
+The table is columnar, 32 bytes a point: the point ids (the engine's UUIDs as two sorted ``uint64``
+columns, found with a binary search) and four ``uint32`` columns, the ordinal, the document, the place
+keys and the programs, the last three as indices into lists that hold each ``DocInfo`` and each distinct
+tuple once (a dict of tuples took about 410 bytes a point, too much to keep 1M passages in a 2 GB
+server). Points written after the columns were built go to a small dict (the overlay) that is merged
+into the columns when it has grown; a replaced or deleted point's document column is set to ``DEAD``.
+A passage id that is not the usual ``passage_id_for(doc_id, ordinal)`` is held in a dict beside. The
+``Passage`` summary is built when a query asks for it. The values are exactly what
+``schema.from_payload`` gives for a summary payload (the tests compare them with the engine's reads),
+so a query answers the same with or without the table.
 
 It is kept current by the one process that writes the shard (``EdgeStore`` updates it after every
 write it makes); a point the engine returns but the table lacks is read from the engine and added.
-Reads take no lock (one dict lookup); changes, from an ingest job's thread and from query threads
-adding what they read, take one.
+The first fill (``load``, a full read of the index: about 40 s at 1M passages) may run in a thread
+while the server answers: writes made meanwhile go to the overlay, their documents are remembered,
+and what the read brought of those documents is dropped at its end, so an older read never replaces a
+newer write. Reads take no lock (they hold one reference to the columns); changes take one.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
+from array import array
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from core.ids import passage_id_for
 from core.models import Annotations, DocInfo, Passage
 from core.store import schema
 
-Row = tuple[int, DocInfo, tuple[str, ...], tuple[str, ...], str | None]
+DEAD = 0xFFFF_FFFF  # the document column of a point replaced or deleted since the columns were built
+MERGE_AT = 4096  # overlay points merged into the columns from this many on (or a sixteenth of the columns)
+_LOAD_PAGE = 1024  # points a load parses per hold of the lock
+
+# ordinal, document index, place keys index, programs index
+Row = tuple[int, int, int, int]
 # The summary fields a DocInfo is made of: when they are unchanged, the held DocInfo is reused.
 _DOC_FIELDS = tuple(f for f in schema.SUMMARY_FIELDS if f not in ("passage_id", "ordinal", "place_keys", "programs"))
 
@@ -40,95 +57,336 @@ def summary_payload(payload: dict[str, Any]) -> dict[str, Any]:
     return {key: payload[key] for key in schema.SUMMARY_FIELDS if key in payload}
 
 
-class Summaries:
-    """Point id -> (summary ``Passage``, ``DocInfo``) for every point of a shard, shared values held once."""
+def uuid_key(point_id: str) -> int | None:
+    """The 128-bit number of a point id in the engine's form (a lower-case hyphenated UUID); None for
+    any other id (such points stay in the overlay)."""
+    if len(point_id) != 36 or point_id[8:24:5] != "----" or point_id != point_id.lower():
+        return None
+    digits = point_id.replace("-", "")
+    if len(digits) != 32:
+        return None
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
 
-    def __init__(self) -> None:
-        self._rows: dict[str, Row] = {}
-        self._by_doc: dict[str, list[str]] = {}
-        self._docs: dict[str, tuple[tuple[Any, ...], DocInfo]] = {}  # doc id -> (its summary fields, DocInfo)
-        self._shared: dict[Any, Any] = {}  # equal tuples and strings, held once
-        self._lock = threading.RLock()
+
+def point_id_of(key: int) -> str:
+    return str(uuid.UUID(int=key))
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Points sorted by (hi, lo), the two halves of their UUID; ``doc`` is ``DEAD`` for a point that
+    is no longer here."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    ordinal: np.ndarray
+    doc: np.ndarray
+    places: np.ndarray
+    programs: np.ndarray
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.hi)
 
-    def put(self, point_id: str, payload: dict[str, Any]) -> None:
-        """Add or replace a point from its payload (full or summary)."""
-        with self._lock:
-            self._put(point_id, payload)
+    def alive(self) -> int:
+        return int(np.count_nonzero(self.doc != DEAD))
 
-    def _put(self, point_id: str, payload: dict[str, Any]) -> None:
-        doc_id = payload["doc_id"]
-        fields = tuple(payload.get(f) for f in _DOC_FIELDS)
-        held = self._docs.get(doc_id)
-        if held is None or held[0] != fields:
-            held = self._docs[doc_id] = (fields, schema.from_payload(summary_payload(payload))[1])
-        doc = held[1]
-        ordinal = int(payload["ordinal"])
-        passage_id = payload["passage_id"]
-        row = (
-            ordinal,
-            doc,
-            self._tuple(payload.get("place_keys")),
-            self._tuple(payload.get("programs")),
-            None if passage_id == passage_id_for(doc_id, ordinal) else passage_id,
+    def positions(self, keys: Sequence[int]) -> np.ndarray:
+        """Where each key is (index into the columns), -1 where it is not or is dead."""
+        n = len(self.hi)
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if not n or not keys:
+            return out
+        hi = np.fromiter((k >> 64 for k in keys), dtype=np.uint64, count=len(keys))
+        lo = np.fromiter((k & _LOW for k in keys), dtype=np.uint64, count=len(keys))
+        at = np.searchsorted(self.hi, hi)
+        clipped = np.minimum(at, n - 1)
+        same_hi = self.hi[clipped] == hi
+        found = same_hi & (self.lo[clipped] == lo)
+        out[found] = clipped[found]
+        # two ids with the same upper half (about 4e-7 at 1M random ids): walk the run of equal halves
+        for j in np.nonzero(same_hi & ~found)[0].tolist():
+            i = int(at[j])
+            while i < n and self.hi[i] == hi[j]:
+                if self.lo[i] == lo[j]:
+                    out[j] = i
+                    break
+                i += 1
+        live = out >= 0
+        out[live] = np.where(self.doc[out[live]] != DEAD, out[live], -1)
+        return out
+
+
+_LOW = (1 << 64) - 1
+
+
+class _Pending:
+    """Rows gathered for one merge into the columns (compact arrays, not Python tuples)."""
+
+    def __init__(self) -> None:
+        self.hi, self.lo = array("Q"), array("Q")
+        self.ordinal, self.doc, self.places, self.programs = array("I"), array("I"), array("I"), array("I")
+
+    def __len__(self) -> int:
+        return len(self.hi)
+
+    def add(self, key: int, row: Row) -> None:
+        self.hi.append(key >> 64)
+        self.lo.append(key & _LOW)
+        self.ordinal.append(row[0])
+        self.doc.append(row[1])
+        self.places.append(row[2])
+        self.programs.append(row[3])
+
+    def columns(self) -> _Columns:
+        return _Columns(
+            *(
+                np.frombuffer(a, dtype=np.uint64 if a.typecode == "Q" else np.uint32).copy()
+                for a in (self.hi, self.lo, self.ordinal, self.doc, self.places, self.programs)
+            )
         )
-        old = self._rows.get(point_id)
-        if old is not None and old[1].doc_id != doc_id:
-            self._unlink(point_id, old[1].doc_id)
-        if old is None or old[1].doc_id != doc_id:
-            self._by_doc.setdefault(doc_id, []).append(point_id)
-        self._rows[point_id] = row
-        if len(self._shared) > 4 * len(self._rows) + 4096:  # values of replaced points: let them go
-            self._reshare()
 
-    def put_all(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        with self._lock:
-            for point_id, payload in records:
-                self._put(point_id, payload)
+
+def _merged(parts: Sequence[_Columns]) -> _Columns:
+    """One sorted set of columns from ``parts``, a later part's point replacing an earlier one's; dead
+    points left out."""
+    fields = ("hi", "lo", "ordinal", "doc", "places", "programs")
+    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+    priority = np.concatenate([np.full(len(p), i, dtype=np.uint32) for i, p in enumerate(parts)])
+    order = np.lexsort((priority, joined["lo"], joined["hi"]))
+    hi, lo = joined["hi"][order], joined["lo"][order]
+    last = np.ones(len(hi), dtype=bool)  # the last of equal ids is the latest
+    last[:-1] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+    keep = order[last]
+    keep = keep[joined["doc"][keep] != DEAD]
+    return _Columns(*(joined[f][keep] for f in fields))
+
+
+def _empty() -> _Columns:
+    return _Pending().columns()
+
+
+class Summaries:
+    """Point id -> (summary ``Passage``, ``DocInfo``) for every point of a shard, in columns."""
+
+    def __init__(self) -> None:
+        self._columns = _empty()
+        self._overlay: dict[str, Row] = {}  # points written since the columns were built
+        self._overlay_docs: dict[int, dict[str, None]] = {}  # document index -> its overlay points
+        self._docs: list[DocInfo | None] = []
+        self._doc_fields: list[tuple[Any, ...] | None] = []
+        self._doc_index: dict[str, int] = {}
+        self._tuples: list[tuple[str, ...]] = [()]
+        self._tuple_index: dict[tuple[str, ...], int] = {(): 0}
+        self._passage_ids: dict[str, str] = {}  # point id -> passage id, where not the usual one
+        self._lock = threading.RLock()
+        self._loading = False
+        self._written: set[str] = set()  # documents written while a load runs
+        self.ready = True  # False from ``start_load`` until a load has finished
+
+    def __len__(self) -> int:
+        return self._columns.alive() + len(self._overlay)
+
+    # --- reads
 
     def get(self, point_id: str) -> tuple[Passage, DocInfo] | None:
-        row = self._rows.get(point_id)
-        if row is None:
+        return self.get_many([point_id])[0]
+
+    def get_many(self, point_ids: Sequence[str]) -> list[tuple[Passage, DocInfo] | None]:
+        out: list[tuple[Passage, DocInfo] | None] = [None] * len(point_ids)
+        columns = self._columns  # one reference: a merge meanwhile does not change these
+        asked: list[int] = []
+        keys: list[int] = []
+        for i, point_id in enumerate(point_ids):
+            row = self._overlay.get(point_id)
+            if row is not None:
+                out[i] = self._summary(point_id, row)
+            elif (key := uuid_key(point_id)) is not None:
+                asked.append(i)
+                keys.append(key)
+        if not keys:
+            return out
+        at = columns.positions(keys)
+        hit = at >= 0
+        rows = zip(
+            np.asarray(asked)[hit].tolist(),
+            columns.ordinal[at[hit]].tolist(),
+            columns.doc[at[hit]].tolist(),
+            columns.places[at[hit]].tolist(),
+            columns.programs[at[hit]].tolist(),
+            strict=True,
+        )
+        for i, ordinal, doc, places, programs in rows:
+            if doc != DEAD:  # else replaced or deleted since the positions were found
+                out[i] = self._summary(point_ids[i], (ordinal, doc, places, programs))
+        return out
+
+    def points_of(self, doc_id: str) -> tuple[str, ...]:
+        index = self._doc_index.get(doc_id)
+        if index is None:
+            return ()
+        columns = self._columns
+        at = np.nonzero(columns.doc == index)[0]
+        keys = (int(h) << 64 | int(lo) for h, lo in zip(columns.hi[at].tolist(), columns.lo[at].tolist(), strict=True))
+        return (*(point_id_of(k) for k in keys), *self._overlay_docs.get(index, ()))
+
+    def _summary(self, point_id: str, row: Row) -> tuple[Passage, DocInfo] | None:
+        ordinal, doc_index, places, programs = row
+        doc = self._docs[doc_index]
+        if doc is None:  # dropped since the row was read
             return None
-        ordinal, doc, place_keys, programs, passage_id = row
         passage = Passage(
-            passage_id=passage_id or passage_id_for(doc.doc_id, ordinal),
+            passage_id=self._passage_ids.get(point_id) or passage_id_for(doc.doc_id, ordinal),
             doc_id=doc.doc_id,
             ordinal=ordinal,
             text="",
             char_start=0,
             char_end=0,
-            annotations=Annotations(place_keys=place_keys, programs=programs),
+            annotations=Annotations(place_keys=self._tuples[places], programs=self._tuples[programs]),
         )
         return passage, doc
 
+    # --- writes
+
+    def put(self, point_id: str, payload: dict[str, Any]) -> None:
+        """Add or replace a point from its payload (full or summary)."""
+        self.put_all([(point_id, payload)])
+
+    def put_all(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        with self._lock:
+            rows = [(point_id, self._row(point_id, payload)) for point_id, payload in records]
+            if self._loading:
+                self._written.update(self._docs[row[1]].doc_id for _, row in rows)  # type: ignore[union-attr]
+            for point_id, row in rows:
+                self._to_overlay(point_id, row)
+            if len(self._overlay) >= max(MERGE_AT, len(self._columns) // 16):
+                self._merge_overlay()
+
     def drop_documents(self, doc_ids: Sequence[str]) -> None:
         with self._lock:
-            for doc_id in doc_ids:
-                self._docs.pop(doc_id, None)
-                for point_id in self._by_doc.pop(doc_id, ()):
-                    self._rows.pop(point_id, None)
+            if self._loading:
+                self._written.update(doc_ids)
+            indices = [i for d in doc_ids if (i := self._doc_index.get(d)) is not None]
+            for index in indices:
+                self._docs[index] = self._doc_fields[index] = None
+                for point_id in self._overlay_docs.pop(index, ()):
+                    self._overlay.pop(point_id, None)
+                    self._passage_ids.pop(point_id, None)
+            columns = self._columns
+            if indices and len(columns):
+                columns.doc[np.isin(columns.doc, np.asarray(indices, dtype=np.uint32))] = DEAD
 
-    def points_of(self, doc_id: str) -> tuple[str, ...]:
-        return tuple(self._by_doc.get(doc_id, ()))
+    # --- the first fill
 
-    def _tuple(self, values: Sequence[str] | None) -> tuple[str, ...]:
-        if not values:
-            return ()
-        shared = self._shared
-        held = tuple(shared.setdefault(v, v) for v in values)
-        return shared.setdefault(held, held)  # type: ignore[no-any-return]
+    def start_load(self) -> None:
+        """From now until ``load`` ends, writes are remembered so that what the load read of their
+        documents (perhaps before the write) is dropped; reads wait for the load (``ready``)."""
+        with self._lock:
+            self._loading = True
+            self._written = set()
+            self.ready = False
 
-    def _reshare(self) -> None:
-        self._shared = {}
-        for point_id, (ordinal, doc, place_keys, programs, passage_id) in self._rows.items():
-            self._rows[point_id] = (ordinal, doc, self._tuple(place_keys), self._tuple(programs), passage_id)
+    def load(self, records: Iterable[tuple[str, dict[str, Any]]], stop: threading.Event | None = None) -> bool:
+        """Fill the table from a full read of the index (``(point id, summary payload)`` of every point);
+        False when ``stop`` was set before the read ended (then nothing of it is kept)."""
+        if not self._loading:
+            self.start_load()
+        pending = _Pending()
+        page: list[tuple[str, dict[str, Any]]] = []
+        for record in records:
+            page.append(record)
+            if len(page) >= _LOAD_PAGE:
+                self._gather(page, pending)
+                page = []
+                if stop is not None and stop.is_set():
+                    return False
+        self._gather(page, pending)
+        with self._lock:
+            loaded = pending.columns()
+            written = [i for d in self._written if (i := self._doc_index.get(d)) is not None]
+            if written:  # documents written during the read: the write's rows are newer
+                loaded.doc[np.isin(loaded.doc, np.asarray(written, dtype=np.uint32))] = DEAD
+            self._columns = _merged([loaded, self._columns])
+            for point_id in list(self._overlay):  # the overlay is newer than the read
+                self._kill(point_id)
+            self._loading = False
+            self._written = set()
+            self.ready = True
+        return True
 
-    def _unlink(self, point_id: str, doc_id: str) -> None:
-        points = self._by_doc.get(doc_id)
-        if points is not None and point_id in points:
-            points.remove(point_id)
-            if not points:
-                del self._by_doc[doc_id]
+    def _gather(self, page: list[tuple[str, dict[str, Any]]], pending: _Pending) -> None:
+        with self._lock:
+            for point_id, payload in page:
+                if payload.get("doc_id") in self._written:
+                    continue
+                row = self._row(point_id, payload)
+                key = uuid_key(point_id)
+                if key is None:
+                    self._to_overlay(point_id, row)
+                else:
+                    pending.add(key, row)
+
+    # --- inside (the lock held)
+
+    def _row(self, point_id: str, payload: dict[str, Any]) -> Row:
+        doc_id = payload["doc_id"]
+        fields = tuple([payload.get(f) for f in _DOC_FIELDS])
+        index = self._doc_index.get(doc_id)
+        if index is None:
+            index = self._doc_index[doc_id] = len(self._docs)
+            self._docs.append(None)
+            self._doc_fields.append(None)
+        if self._doc_fields[index] != fields:
+            self._docs[index] = schema.from_payload(summary_payload(payload))[1]
+            self._doc_fields[index] = fields
+        ordinal = int(payload["ordinal"])
+        passage_id = payload["passage_id"]
+        if passage_id == passage_id_for(doc_id, ordinal):
+            self._passage_ids.pop(point_id, None)
+        else:
+            self._passage_ids[point_id] = passage_id
+        return ordinal, index, self._tuple(payload.get("place_keys")), self._tuple(payload.get("programs"))
+
+    def _tuple(self, values: Sequence[str] | None) -> int:
+        held = tuple(values or ())
+        index = self._tuple_index.get(held)
+        if index is None:
+            index = self._tuple_index[held] = len(self._tuples)
+            self._tuples.append(held)
+        return index
+
+    def _to_overlay(self, point_id: str, row: Row) -> None:
+        old = self._overlay.get(point_id)
+        if old is not None and old[1] != row[1]:
+            self._overlay_docs.get(old[1], {}).pop(point_id, None)
+        self._overlay[point_id] = row
+        self._overlay_docs.setdefault(row[1], {})[point_id] = None
+        self._kill(point_id)
+
+    def _kill(self, point_id: str) -> None:
+        """The point's row in the columns, if any, is dead (the overlay holds it now)."""
+        key = uuid_key(point_id)
+        if key is not None:
+            columns = self._columns
+            at = int(columns.positions([key])[0])
+            if at >= 0:
+                columns.doc[at] = DEAD
+
+    def _merge_overlay(self) -> None:
+        """The overlay's points into the columns (ids that are not UUIDs stay in the overlay)."""
+        pending = _Pending()
+        kept: dict[str, Row] = {}
+        for point_id, row in self._overlay.items():
+            key = uuid_key(point_id)
+            if key is None:
+                kept[point_id] = row
+            else:
+                pending.add(key, row)
+        self._columns = _merged([self._columns, pending.columns()])
+        self._overlay = kept
+        docs: dict[int, dict[str, None]] = {}
+        for point_id, row in kept.items():
+            docs.setdefault(row[1], {})[point_id] = None
+        self._overlay_docs = docs

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.settings import PROJECT_ROOT, Settings
-from evaluation.bench.server import free_port
+from evaluation.bench.server import free_port, summaries_loading
 
 RSS_MARGIN_MB = 30.0
 RSS_MARGIN_SHARE = 0.10
@@ -360,8 +360,9 @@ def wait_ready(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float = 
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}")
         try:
-            if httpx.get(base_url + "/readyz", timeout=5, trust_env=False).status_code == 200:
-                return
+            ready = httpx.get(base_url + "/readyz", timeout=5, trust_env=False).status_code == 200
+            if ready and not summaries_loading(httpx.get(base_url + "/metrics", timeout=5, trust_env=False).text):
+                return  # the steady state: the ranking fields read into memory
         except httpx.HTTPError:
             pass
         time.sleep(0.5)

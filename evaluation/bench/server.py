@@ -21,19 +21,26 @@ def free_port() -> int:
 
 
 def wait_ready(client: httpx.Client, server: subprocess.Popen[str], timeout_s: float) -> None:
-    """Return when ``GET /readyz`` answers 200; RuntimeError when the server exits or the time is up."""
+    """Return when ``GET /readyz`` answers 200 and the server holds its ranking fields in memory (it reads
+    them in the background after the start, ``foerdersuche_summaries_loading`` in ``/metrics``): the
+    steady state the latencies are measured in. RuntimeError when the server exits or the time is up."""
     deadline = time.monotonic() + timeout_s
     while True:
         if server.poll() is not None:
             raise RuntimeError(f"the API server exited: {(server.stderr.read() if server.stderr else '')[-2000:]}")
         try:
-            if client.get("/readyz").status_code == 200:
+            if client.get("/readyz").status_code == 200 and not summaries_loading(client.get("/metrics").text):
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"the API server did not become ready within {timeout_s:g} s")
         time.sleep(0.5)
+
+
+def summaries_loading(metrics: str) -> bool:
+    """Whether a ``/metrics`` text says the server is still reading its ranking fields."""
+    return "foerdersuche_summaries_loading 1.0" in metrics
 
 
 class LeanClient:
