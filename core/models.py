@@ -109,7 +109,7 @@ class Amount:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotations:
     """What enrichment found in a passage (or a document).
 
@@ -125,7 +125,7 @@ class Annotations:
     dates: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A bounded slice ``document.text[char_start:char_end]`` with its provenance."""
 
@@ -141,7 +141,7 @@ class Passage:
     ocr: OcrPage | None = None  # its page was read by OCR (``seconds`` is not kept with a passage)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocInfo:
     """The citation-relevant metadata of a document, stored with each of its passages."""
 

@@ -17,7 +17,6 @@ loaded only when the first passage is embedded.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import logging
 import os
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 
 from core.errors import ModelError
+from core.memory import release_freed_memory
 from core.model.encoder import TransformerEncoder
 from core.model.onnx_encoder import OnnxEncoder
 from core.settings import DEFAULT_MODEL
@@ -250,7 +250,7 @@ def load_embedder(settings: Settings, *, backend: str | None = None, runtime: st
     else:
         model.eval()
         model = apply_backend(model, effective)
-    _release_freed_memory()
+    release_freed_memory()
     return E5Embedder(model, name=settings.model_name, batch_size=settings.embed_batch_size, backend=effective)
 
 
@@ -445,13 +445,6 @@ def load_runtime_embedder(
         passage_backend=lambda: resolve_backend(passage),
         cache_size=settings.query_cache_size,
     )
-
-
-def _release_freed_memory() -> None:
-    """Hand the heap freed while loading (float32 weights replaced by int8 or bf16) back to the OS, so
-    the serving process's resident memory is what the model needs, not what loading it needed."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: the process reuses the memory instead
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 M = TypeVar("M", bound="torch.nn.Module")

@@ -43,6 +43,7 @@ import qdrant_edge as qe
 
 from core.errors import OutdatedIndex, QueryError, StoreCorrupted, StoreError
 from core.ids import point_id_for
+from core.memory import release_freed_memory
 from core.models import DocInfo, Passage
 from core.settings import Settings
 from core.store import pages, schema
@@ -116,6 +117,7 @@ BUILD_VERSION = 2
 # latency through HTTP unchanged (evaluation/reports/serving.md). A shard written before keeps its
 # placement until the optimizer rewrites its segments (a reindex does).
 INDEX_MEMORY = qe.Memory.Cold
+RELEASE_EVERY = 65_536  # points of the summaries' first read between two releases of its payload pages
 # The shard's directories whose files a server reads whole at start and little afterwards (``keep_summaries``).
 START_PAGES = ("wal", "payload_storage")
 # The fields with graph links of their own (``schema.LINKED_FIELDS``); the place filter matches the
@@ -143,6 +145,9 @@ class EdgeStore:
         self._summaries: Summaries | None = None  # see keep_summaries
         self._loader: threading.Thread | None = None  # the summaries' first read, in the background
         self._stop_loader = threading.Event()
+        # held by every engine write (which may map new files or unmap old ones) and by ``pages.release``,
+        # which must not advise an address range that a write unmapped and reused meanwhile
+        self._remap_lock = threading.Lock()
         self._swap: Callable[[], AbstractContextManager[object]] | None = None  # see build_aside
         self._writes = 0  # write operations of this store (a build aside is discarded if any came between)
         self.last_aside: dict[str, Any] | None = None  # timings of the last build aside (copy, build, swap)
@@ -195,6 +200,7 @@ class EdgeStore:
         else:
             # The engine checks a loaded shard against a config only while loading it: reload with ours,
             # and on a mismatch reopen the shard as it is, so the store stays usable after the error.
+            unfinished = self._end_loader()  # started again on the reloaded shard
             shard = self._shard
             self._shard = None
             self._engine("close the index", shard.close)
@@ -203,6 +209,9 @@ class EdgeStore:
             except StoreError:
                 self._shard = self._load(None)
                 raise
+            finally:
+                if unfinished is not None and self._shard is not None:
+                    self._start_loader(unfinished)
         shard = self._shard
         info = self._engine("read the index info", shard.info)
         existing = set(info.payload_schema)
@@ -214,7 +223,7 @@ class EdgeStore:
     def _create_index(self, shard: qe.EdgeShard, field_name: str, params: Any) -> None:
         op = qe.UpdateOperation.create_field_index(field_name, params)
         self._writes += 1
-        self._engine(f"index payload field {field_name}", partial(shard.update, op))
+        self._write(f"index payload field {field_name}", partial(shard.update, op))
 
     def optimize(self) -> None:
         shard = self._writable()
@@ -230,7 +239,7 @@ class EdgeStore:
                     write_marker(self.path)
                 return
         self._check_disk("optimize the index", extra=_disk_usage(self.path))  # segments are rewritten
-        self._engine("optimize the index", shard.optimize)
+        self._write("optimize the index", shard.optimize)
         write_marker(self.path)
 
     def build_aside(self, swap: Callable[[], AbstractContextManager[object]]) -> None:
@@ -258,7 +267,7 @@ class EdgeStore:
         assert self._swap is not None
         shard = self._writable()
         building, done, _previous = aside_paths(self.path)
-        self._engine("flush the index", shard.flush)
+        self._write("flush the index", shard.flush)
         for leftover in (building, done):
             _remove(leftover)
         writes = self._writes
@@ -363,11 +372,12 @@ class EdgeStore:
     def _load_summaries(self, table: Summaries, stop: threading.Event) -> None:
         started = time.perf_counter()
         try:
-            done = table.load(self._summary_records(None), stop)
+            done = table.load(self._released_on_the_way(self._summary_records(None)), stop)
         except Exception:  # the table is an acceleration: without it queries read the payloads from the index
             log.exception("the ranking fields could not be read; queries read them from the index")
             return
         if done:
+            release_freed_memory()  # the payloads read on the way (about 150 MB of C heap at 1M passages)
             log.info("ranking fields of %d passages in memory (%.1f s)", len(table), time.perf_counter() - started)
             self._release_start_pages()
 
@@ -382,10 +392,25 @@ class EdgeStore:
         table = self._summaries
         return table if table is not None and not table.ready else None
 
-    def _release_start_pages(self) -> None:
-        if self._shard is not None:
-            released = pages.release(self.path, START_PAGES)
-            log.debug("unmapped %.0f MiB of WAL and payload mappings after the start", released / 2**20)
+    def _release_start_pages(self, parts: tuple[str, ...] = START_PAGES) -> None:
+        with self._remap_lock:
+            if self._shard is not None:
+                released = pages.release(self.path, parts)
+                log.debug("unmapped %.0f MiB of %s mappings", released / 2**20, "/".join(parts))
+
+    def _released_on_the_way(
+        self, records: Iterator[tuple[str, dict[str, Any]]]
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """``records`` of a full read, the payload pages it mapped unmapped every ``RELEASE_EVERY`` points:
+        the server's peak memory is then not the whole payload file (1.2 GB at 1M passages)."""
+        for n, record in enumerate(records, 1):
+            yield record
+            if n % RELEASE_EVERY == 0:
+                self._release_start_pages(("payload_storage",))
+
+    def _write(self, action: str, fn: Callable[[], T]) -> T:
+        with self._remap_lock:
+            return self._engine(action, fn)
 
     def close(self) -> None:
         self._end_loader()
@@ -399,7 +424,7 @@ class EdgeStore:
     def flush(self) -> None:
         """Write the segments to disk (the WAL already holds every acknowledged update)."""
         shard = self._writable()
-        self._engine("flush the index", shard.flush)
+        self._write("flush the index", shard.flush)
 
     def verify(self) -> int:
         """Read every point with its payload and vectors; the number of points, or ``StoreCorrupted``.
@@ -443,7 +468,7 @@ class EdgeStore:
         ]
         op = qe.UpdateOperation.upsert_points(edge_points)
         self._writes += 1
-        self._engine(f"write {len(points)} points", lambda: shard.update(op))
+        self._write(f"write {len(points)} points", lambda: shard.update(op))
         if self._summaries is not None:
             self._summaries.put_all(zip(ids, payloads, strict=True))
 
@@ -454,7 +479,7 @@ class EdgeStore:
         self._check_disk(f"delete {len(doc_ids)} documents")
         op = qe.UpdateOperation.delete_points_by_filter(_doc_filter(doc_ids))
         self._writes += 1
-        self._engine(f"delete {len(doc_ids)} documents", lambda: shard.update(op))
+        self._write(f"delete {len(doc_ids)} documents", lambda: shard.update(op))
         if self._summaries is not None:
             self._summaries.drop_documents(doc_ids)
 
@@ -465,7 +490,7 @@ class EdgeStore:
         self._check_disk(f"update document {doc_id}")
         op = qe.UpdateOperation.set_payload_by_filter(_doc_filter([doc_id]), dict(values))
         self._writes += 1
-        self._engine(f"update document {doc_id}", lambda: shard.update(op))
+        self._write(f"update document {doc_id}", lambda: shard.update(op))
         if self._summaries is not None:  # read back what the engine now holds for the document
             fresh = list(self._summary_records(_doc_filter([doc_id])))
             self._summaries.drop_documents([doc_id])

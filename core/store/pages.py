@@ -10,9 +10,10 @@ process touched mapped into it, so its resident size (RSS) counted those 175 MiB
 mapping this loses nothing (Linux, madvise(2)): the page cache keeps the pages while memory is free and
 writes back what was written, and the next access maps the same data again (a minor fault, or a read
 from disk once the kernel dropped it). Only shared mappings are touched (a private mapping would lose
-what the process changed in it), only those of the given files, and only while nothing else uses the
-store (the caller holds it alone: no mapping can move meanwhile). Without ``/proc`` (not Linux) nothing
-happens.
+what the process changed in it), only those of the given files, and only while no write can map or
+unmap a file meanwhile (``EdgeStore`` holds the lock its writes take: an address range a write unmapped
+and reused must not be advised). Queries may read on: they map nothing new. Without ``/proc`` (not
+Linux) nothing happens.
 """
 
 from __future__ import annotations

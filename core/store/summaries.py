@@ -8,11 +8,13 @@ payload reading and 3 ms of conversion a query, against 1.5 ms for the searches 
 13-15 ms of a filtered query: evaluation/reports/serving.md). With ``Summaries`` the engine returns ids
 and scores only, and the candidates come from this table.
 
-The table is columnar, 32 bytes a point: the point ids (the engine's UUIDs as two sorted ``uint64``
-columns, found with a binary search) and four ``uint32`` columns, the ordinal, the document, the place
-keys and the programs, the last three as indices into lists that hold each ``DocInfo`` and each distinct
-tuple once (a dict of tuples took about 410 bytes a point, too much to keep 1M passages in a 2 GB
-server). Points written after the columns were built go to a small dict (the overlay) that is merged
+The table is columnar: the point ids (the engine's UUIDs as two sorted ``uint64`` columns, found with
+a binary search), three ``uint32`` columns, the ordinal, the document (an index into a list that holds
+each ``DocInfo`` once) and the programs (an index into the distinct program tuples), and the place keys
+as one array of string numbers with an offset per point (a passage's places differ from its
+neighbours': 434,000 distinct tuples among the bench's 1M passages). About 32 bytes a point plus 4 a
+place key; a dict of tuples took about 410 bytes a point, too much to keep 1M passages in a 2 GB
+server. Points written after the columns were built go to a small dict (the overlay) that is merged
 into the columns when it has grown; a replaced or deleted point's document column is set to ``DEAD``.
 A passage id that is not the usual ``passage_id_for(doc_id, ordinal)`` is held in a dict beside. The
 ``Passage`` summary is built when a query asks for it. The values are exactly what
@@ -46,8 +48,8 @@ DEAD = 0xFFFF_FFFF  # the document column of a point replaced or deleted since t
 MERGE_AT = 4096  # overlay points merged into the columns from this many on (or a sixteenth of the columns)
 _LOAD_PAGE = 1024  # points a load parses per hold of the lock
 
-# ordinal, document index, place keys index, programs index
-Row = tuple[int, int, int, int]
+# ordinal, document index, place keys (their strings held once), programs index
+Row = tuple[int, int, tuple[str, ...], int]
 # The summary fields a DocInfo is made of: when they are unchanged, the held DocInfo is reused.
 _DOC_FIELDS = tuple(f for f in schema.SUMMARY_FIELDS if f not in ("passage_id", "ordinal", "place_keys", "programs"))
 
@@ -78,14 +80,16 @@ def point_id_of(key: int) -> str:
 @dataclass(frozen=True)
 class _Columns:
     """Points sorted by (hi, lo), the two halves of their UUID; ``doc`` is ``DEAD`` for a point that
-    is no longer here."""
+    is no longer here. Point ``i``'s place keys are the strings numbered ``place_ids[place_at[i] :
+    place_at[i + 1]]``."""
 
     hi: np.ndarray
     lo: np.ndarray
     ordinal: np.ndarray
     doc: np.ndarray
-    places: np.ndarray
     programs: np.ndarray
+    place_at: np.ndarray  # uint64, one more than points
+    place_ids: np.ndarray  # uint32
 
     def __len__(self) -> int:
         return len(self.hi)
@@ -120,6 +124,7 @@ class _Columns:
 
 
 _LOW = (1 << 64) - 1
+_FIELDS = ("hi", "lo", "ordinal", "doc", "programs")
 
 
 class _Pending:
@@ -127,33 +132,35 @@ class _Pending:
 
     def __init__(self) -> None:
         self.hi, self.lo = array("Q"), array("Q")
-        self.ordinal, self.doc, self.places, self.programs = array("I"), array("I"), array("I"), array("I")
+        self.ordinal, self.doc, self.programs = array("I"), array("I"), array("I")
+        self.place_at, self.place_ids = array("Q", [0]), array("I")
 
     def __len__(self) -> int:
         return len(self.hi)
 
-    def add(self, key: int, row: Row) -> None:
+    def add(self, key: int, ordinal: int, doc: int, places: Sequence[int], programs: int) -> None:
         self.hi.append(key >> 64)
         self.lo.append(key & _LOW)
-        self.ordinal.append(row[0])
-        self.doc.append(row[1])
-        self.places.append(row[2])
-        self.programs.append(row[3])
+        self.ordinal.append(ordinal)
+        self.doc.append(doc)
+        self.programs.append(programs)
+        self.place_ids.extend(places)
+        self.place_at.append(len(self.place_ids))
 
     def columns(self) -> _Columns:
+        def col(a: array[int]) -> np.ndarray:
+            return np.frombuffer(a, dtype=np.uint64 if a.typecode == "Q" else np.uint32).copy()
+
         return _Columns(
-            *(
-                np.frombuffer(a, dtype=np.uint64 if a.typecode == "Q" else np.uint32).copy()
-                for a in (self.hi, self.lo, self.ordinal, self.doc, self.places, self.programs)
-            )
-        )
+            col(self.hi), col(self.lo), col(self.ordinal), col(self.doc), col(self.programs),
+            col(self.place_at), col(self.place_ids),
+        )  # fmt: skip
 
 
 def _merged(parts: Sequence[_Columns]) -> _Columns:
     """One sorted set of columns from ``parts``, a later part's point replacing an earlier one's; dead
     points left out."""
-    fields = ("hi", "lo", "ordinal", "doc", "places", "programs")
-    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+    joined = {f: np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS}
     priority = np.concatenate([np.full(len(p), i, dtype=np.uint32) for i, p in enumerate(parts)])
     order = np.lexsort((priority, joined["lo"], joined["hi"]))
     hi, lo = joined["hi"][order], joined["lo"][order]
@@ -161,7 +168,18 @@ def _merged(parts: Sequence[_Columns]) -> _Columns:
     last[:-1] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
     keep = order[last]
     keep = keep[joined["doc"][keep] != DEAD]
-    return _Columns(*(joined[f][keep] for f in fields))
+    # the kept points' place keys, in their new order: each point's run of ids from its part
+    shift = np.cumsum([0] + [len(p.place_ids) for p in parts[:-1]], dtype=np.uint64)
+    starts = np.concatenate([p.place_at[:-1] + shift[i] for i, p in enumerate(parts)])
+    ends = np.concatenate([p.place_at[1:] + shift[i] for i, p in enumerate(parts)])
+    ids = np.concatenate([p.place_ids for p in parts])
+    counts = (ends[keep] - starts[keep]).astype(np.int64)
+    place_at = np.zeros(len(keep) + 1, dtype=np.uint64)
+    np.cumsum(counts, out=place_at[1:])
+    take = np.repeat(starts[keep].astype(np.int64) - place_at[:-1].astype(np.int64), counts)
+    take += np.arange(int(place_at[-1]), dtype=np.int64)
+    kept = {f: joined[f][keep] for f in _FIELDS}
+    return _Columns(**kept, place_at=place_at, place_ids=ids[take])
 
 
 def _empty() -> _Columns:
@@ -178,8 +196,10 @@ class Summaries:
         self._docs: list[DocInfo | None] = []
         self._doc_fields: list[tuple[Any, ...] | None] = []
         self._doc_index: dict[str, int] = {}
-        self._tuples: list[tuple[str, ...]] = [()]
+        self._tuples: list[tuple[str, ...]] = [()]  # the distinct program tuples
         self._tuple_index: dict[tuple[str, ...], int] = {(): 0}
+        self._strings: list[str] = []  # place keys by number
+        self._string_ids: dict[str, int] = {}
         self._passage_ids: dict[str, str] = {}  # point id -> passage id, where not the usual one
         self._lock = threading.RLock()
         self._loading = False
@@ -209,17 +229,20 @@ class Summaries:
         if not keys:
             return out
         at = columns.positions(keys)
-        hit = at >= 0
+        found = at[at >= 0]
         rows = zip(
-            np.asarray(asked)[hit].tolist(),
-            columns.ordinal[at[hit]].tolist(),
-            columns.doc[at[hit]].tolist(),
-            columns.places[at[hit]].tolist(),
-            columns.programs[at[hit]].tolist(),
+            np.asarray(asked)[at >= 0].tolist(),
+            columns.ordinal[found].tolist(),
+            columns.doc[found].tolist(),
+            columns.place_at[found].tolist(),
+            columns.place_at[found + 1].tolist(),
+            columns.programs[found].tolist(),
             strict=True,
         )
-        for i, ordinal, doc, places, programs in rows:
+        strings, place_ids = self._strings, columns.place_ids
+        for i, ordinal, doc, start, end, programs in rows:
             if doc != DEAD:  # else replaced or deleted since the positions were found
+                places = tuple([strings[k] for k in place_ids[start:end].tolist()])
                 out[i] = self._summary(point_ids[i], (ordinal, doc, places, programs))
         return out
 
@@ -244,7 +267,7 @@ class Summaries:
             text="",
             char_start=0,
             char_end=0,
-            annotations=Annotations(place_keys=self._tuples[places], programs=self._tuples[programs]),
+            annotations=Annotations(place_keys=places, programs=self._tuples[programs]),
         )
         return passage, doc
 
@@ -326,7 +349,7 @@ class Summaries:
                 if key is None:
                     self._to_overlay(point_id, row)
                 else:
-                    pending.add(key, row)
+                    self._pend(pending, key, row)
 
     # --- inside (the lock held)
 
@@ -347,7 +370,19 @@ class Summaries:
             self._passage_ids.pop(point_id, None)
         else:
             self._passage_ids[point_id] = passage_id
-        return ordinal, index, self._tuple(payload.get("place_keys")), self._tuple(payload.get("programs"))
+        places = tuple([self._strings[self._string_id(key)] for key in payload.get("place_keys") or ()])
+        return ordinal, index, places, self._tuple(payload.get("programs"))
+
+    def _pend(self, pending: _Pending, key: int, row: Row) -> None:
+        ordinal, doc, places, programs = row
+        pending.add(key, ordinal, doc, [self._string_ids[p] for p in places], programs)
+
+    def _string_id(self, value: str) -> int:
+        number = self._string_ids.get(value)
+        if number is None:
+            number = self._string_ids[value] = len(self._strings)
+            self._strings.append(value)
+        return number
 
     def _tuple(self, values: Sequence[str] | None) -> int:
         held = tuple(values or ())
@@ -383,7 +418,7 @@ class Summaries:
             if key is None:
                 kept[point_id] = row
             else:
-                pending.add(key, row)
+                self._pend(pending, key, row)
         self._columns = _merged([self._columns, pending.columns()])
         self._overlay = kept
         docs: dict[int, dict[str, None]] = {}

@@ -21,6 +21,8 @@ from test_store_contract import DIM, POINTS, dense_of, make_edge, sparse_of
 from core.ids import passage_id_for, point_id_for
 from core.models import DocInfo, DocType
 from core.store import SearchFilter, StoredHit, StoreQuery, summaries
+from core.store import edge as edge_module
+from core.store import pages as store_pages
 from core.store.edge import EdgeStore
 from core.store.schema import from_payload, to_payload
 from core.store.summaries import Summaries, summary_payload
@@ -269,3 +271,19 @@ def test_closing_ends_a_background_read(tmp_path: Path, monkeypatch: pytest.Monk
     go_on.set()
     store.close()
     assert loader is not None and not loader.is_alive()
+
+
+def test_the_first_read_unmaps_the_payload_pages_on_the_way(edge: EdgeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``RELEASE_EVERY`` points and at the end: the server's peak is not the whole payload file."""
+    released: list[tuple[str, ...]] = []
+    real = store_pages.release
+
+    def counted(root: Path, parts: tuple[str, ...]) -> int:
+        released.append(parts)
+        return real(root, parts)
+
+    monkeypatch.setattr(store_pages, "release", counted)
+    monkeypatch.setattr(edge_module, "RELEASE_EVERY", 4)
+    assert edge.keep_summaries(10_000) == len(POINTS)
+    assert released.count(("payload_storage",)) == len(POINTS) // 4
+    assert released[-1] == edge_module.START_PAGES
