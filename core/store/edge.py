@@ -335,7 +335,7 @@ class EdgeStore:
         """Hold the summary fields of every point in memory (``core.store.summaries``), so a hybrid query
         reads only ids and scores from the engine; not when the shard has more than ``limit`` points.
         For a process that answers many queries (the server), not for one CLI search: reading the
-        summaries takes 5-6 s at 100k passages, about 40 s at 1M. Kept current by this store's own
+        summaries takes 5-6 s at 100k passages, 60-80 s at 1M. Kept current by this store's own
         writes. With ``background`` the read runs in a thread and queries read the engine's payloads
         until it is done (``summaries_held``).
         Then the pages that loading the shard and this read mapped into the process (the WAL's, the
@@ -354,7 +354,7 @@ class EdgeStore:
         if background:
             self._start_loader(table)
             return 0
-        self._load_summaries(table, self._stop_loader)
+        self._load_summaries(table, threading.Event())  # (the last loader's event may be set)
         return len(table) if table.ready else 0
 
     def summaries_held(self) -> int | None:

@@ -23,7 +23,7 @@ so a query answers the same with or without the table.
 
 It is kept current by the one process that writes the shard (``EdgeStore`` updates it after every
 write it makes); a point the engine returns but the table lacks is read from the engine and added.
-The first fill (``load``, a full read of the index: about 40 s at 1M passages) may run in a thread
+The first fill (``load``, a full read of the index: 60-80 s at 1M passages) may run in a thread
 while the server answers: writes made meanwhile go to the overlay, their documents are remembered,
 and what the read brought of those documents is dropped at its end, so an older read never replaces a
 newer write. Reads take no lock (they hold one reference to the columns); changes take one.

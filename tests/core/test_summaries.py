@@ -287,3 +287,11 @@ def test_the_first_read_unmaps_the_payload_pages_on_the_way(edge: EdgeStore, mon
     assert edge.keep_summaries(10_000) == len(POINTS)
     assert released.count(("payload_storage",)) == len(POINTS) // 4
     assert released[-1] == edge_module.START_PAGES
+
+
+def test_a_read_after_a_background_read_is_not_stopped_by_it(edge: EdgeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(summaries, "_LOAD_PAGE", 1)  # the stop signal is looked at after every point
+    edge.keep_summaries(10_000, background=True)
+    assert edge._loader is not None
+    edge._loader.join(timeout=60)
+    assert edge.keep_summaries(10_000) == len(POINTS)
