@@ -159,7 +159,7 @@ class AppState:
                 # an admin job's optimize builds in a child process; the built index is swapped in
                 # while no request reads the store
                 store.build_aside(self.index_lock.write)
-                # read in a thread (about 40 s at 1M passages): queries are answered meanwhile
+                # read in a thread (60-90 s at 1M passages): queries are answered meanwhile
                 store.keep_summaries(self.settings.summary_points, background=True)
             except BaseException:
                 store.close()

@@ -7,6 +7,7 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,13 @@ def test_metrics_count_requests_per_route_template(client: TestClient) -> None:
     passages = client.get("/sources").json()["passages"]
     assert f"foerdersuche_index_passages {float(passages)}" in text
     assert "foerdersuche_index_documents 8.0" in text
+    # the ranking fields are read in a thread after the start; the metrics say when they are held
+    deadline = time.monotonic() + 60
+    while "foerdersuche_summaries_loading 1.0" in text and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = client.get("/metrics").text
+    assert "foerdersuche_summaries_loading 0.0" in text
+    assert f"foerdersuche_summary_points {float(passages)}" in text
     assert "foerdersuche_last_ingest_timestamp_seconds" in text
 
 
