@@ -48,8 +48,8 @@ DEAD = 0xFFFF_FFFF  # the document column of a point replaced or deleted since t
 MERGE_AT = 4096  # overlay points merged into the columns from this many on (or a sixteenth of the columns)
 _LOAD_PAGE = 1024  # points a load parses per hold of the lock
 
-# ordinal, document index, place keys (their strings held once), programs index
-Row = tuple[int, int, tuple[str, ...], int]
+# ordinal, document index, place keys (numbers into the table's strings), programs index
+Row = tuple[int, int, tuple[int, ...], int]
 # The summary fields a DocInfo is made of: when they are unchanged, the held DocInfo is reused.
 _DOC_FIELDS = tuple(f for f in schema.SUMMARY_FIELDS if f not in ("passage_id", "ordinal", "place_keys", "programs"))
 
@@ -239,11 +239,10 @@ class Summaries:
             columns.programs[found].tolist(),
             strict=True,
         )
-        strings, place_ids = self._strings, columns.place_ids
+        place_ids = columns.place_ids
         for i, ordinal, doc, start, end, programs in rows:
             if doc != DEAD:  # else replaced or deleted since the positions were found
-                places = tuple([strings[k] for k in place_ids[start:end].tolist()])
-                out[i] = self._summary(point_ids[i], (ordinal, doc, places, programs))
+                out[i] = self._summary(point_ids[i], (ordinal, doc, tuple(place_ids[start:end].tolist()), programs))
         return out
 
     def points_of(self, doc_id: str) -> tuple[str, ...]:
@@ -267,7 +266,9 @@ class Summaries:
             text="",
             char_start=0,
             char_end=0,
-            annotations=Annotations(place_keys=places, programs=self._tuples[programs]),
+            annotations=Annotations(
+                place_keys=tuple([self._strings[k] for k in places]), programs=self._tuples[programs]
+            ),
         )
         return passage, doc
 
@@ -370,12 +371,12 @@ class Summaries:
             self._passage_ids.pop(point_id, None)
         else:
             self._passage_ids[point_id] = passage_id
-        places = tuple([self._strings[self._string_id(key)] for key in payload.get("place_keys") or ()])
+        places = tuple([self._string_id(key) for key in payload.get("place_keys") or ()])
         return ordinal, index, places, self._tuple(payload.get("programs"))
 
     def _pend(self, pending: _Pending, key: int, row: Row) -> None:
         ordinal, doc, places, programs = row
-        pending.add(key, ordinal, doc, [self._string_ids[p] for p in places], programs)
+        pending.add(key, ordinal, doc, places, programs)
 
     def _string_id(self, value: str) -> int:
         number = self._string_ids.get(value)
