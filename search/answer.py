@@ -54,6 +54,7 @@ from typing import Any
 from core.analysis import fold, tokenize
 from core.facts import FactKind
 from core.gazetteer import Gazetteer
+from core.ids import passage_id_for, point_id_for
 from core.models import Hit, Passage
 from core.store.base import Store
 from core.textvalues import find_amounts, find_dates
@@ -600,20 +601,27 @@ def _clean_value(text: str) -> str:
 
 @dataclass(frozen=True)
 class DocumentText:
-    """The text of one document as far as its passages give it: passages are exact slices of the document
-    text (``char_start``/``char_end``), separated by whitespace the chunker dropped. A gap of two or more
-    characters was a paragraph break and is written as line breaks; a gap of one character (a sentence cut
-    inside a paragraph) as a space, so offsets stay exact; only that one whitespace character may differ."""
+    """The text of one document, or of a run of its passages, as far as its passages give it: passages are
+    exact slices of the document text (``char_start``/``char_end``), separated by whitespace the chunker
+    dropped. A gap of two or more characters was a paragraph break and is written as line breaks; a gap of
+    one character (a sentence cut inside a paragraph) as a space, so offsets stay exact; only that one
+    whitespace character may differ. ``text`` begins at document offset ``start`` (0 when the run begins
+    with the document's first passage) and ends with the run's last passage: ``read_context`` reads a run
+    past the end of a passage's window, so a window ends where the text ends only at the document's end."""
 
     doc_id: str
-    text: str  # from offset 0 to the end of the last passage
+    text: str
     passages: tuple[Passage, ...]
+    start: int = 0
 
     @classmethod
-    def of(cls, passages: Iterable[Passage]) -> DocumentText:
+    def of(cls, passages: Iterable[Passage], *, whole: bool = True) -> DocumentText:
+        """The text of ``passages``: all of a document's (``whole``), or a run of consecutive ones (then the
+        text begins with the first of them, or at offset 0 when that is the document's first passage)."""
         ordered = sorted(passages, key=lambda p: p.char_start)
+        start = 0 if whole or not ordered or ordered[0].ordinal == 0 else ordered[0].char_start
         parts: list[str] = []
-        end = 0
+        end = start
         for p in ordered:
             if p.char_start < end:  # overlapping passages: keep what is new
                 parts.append(p.text[end - p.char_start :])
@@ -622,7 +630,16 @@ class DocumentText:
                 parts.append(" " if gap == 1 else "\n" * gap)
                 parts.append(p.text)
             end = max(end, p.char_end)
-        return cls(ordered[0].doc_id if ordered else "", "".join(parts), tuple(ordered))
+        return cls(ordered[0].doc_id if ordered else "", "".join(parts), tuple(ordered), start)
+
+    @property
+    def end(self) -> int:
+        """The document offset where ``text`` ends."""
+        return self.start + len(self.text)
+
+    def holds(self, p: Passage) -> bool:
+        """Is ``p`` in this text at its offsets?"""
+        return self.start <= p.char_start and self.text[p.char_start - self.start : p.char_end - self.start] == p.text
 
 
 @dataclass(frozen=True)
@@ -659,21 +676,27 @@ def refers_back(sentence: str) -> bool:
     return bool(_REFERS_BACK.match(sentence.strip()))
 
 
+WINDOW_BEFORE = 1500  # characters of the document text read before a passage (its cut sentence, the context)
+WINDOW_AFTER = 600  # ... and after it
+
+
 def _sentences(hits: Sequence[Hit], limit: int, documents: Mapping[str, DocumentText] | None = None) -> list[_Sentence]:
-    """The sentences of the best ``limit`` passages. With the ``documents`` (the text around each passage),
+    """The sentences of the best ``limit`` passages. With the ``documents`` (the text around each passage,
+    by passage id, ``read_context``, or a document's whole text by doc id),
     a sentence cut by a passage boundary is read whole, and the sentences before it in the document are
     part of its context; without, only the passage's own text is used."""
     out = []
+    documents = documents or {}
     for rank, hit in enumerate(hits[:limit]):
         p = hit.passage
         head = " ".join((hit.doc.title or "", *p.heading_path))
-        doc = (documents or {}).get(p.doc_id)
-        if doc is not None and doc.text[p.char_start : p.char_end] == p.text:
-            src, base = doc.text, 0
-            lo, hi = max(0, p.char_start - 1500), min(len(src), p.char_end + 600)
-            spans = [(lo + a, lo + b) for a, b in sentence_spans(src[lo:hi])]
+        doc = documents.get(p.passage_id) or documents.get(p.doc_id)
+        if doc is not None and doc.holds(p):
+            src, base = doc.text, doc.start
+            lo, hi = max(doc.start, p.char_start - WINDOW_BEFORE), min(doc.end, p.char_end + WINDOW_AFTER)
+            spans = [(lo + a, lo + b) for a, b in sentence_spans(src[lo - base : hi - base])]
             # the window's first and last units may be cut by the window itself
-            spans = [(a, b) for a, b in spans if (a > lo or lo == 0) and (b < hi or hi == len(src))]
+            spans = [(a, b) for a, b in spans if (a > lo or lo == 0) and (b < hi or hi == doc.end)]
         else:
             src, base = p.text, p.char_start
             spans = [(base + a, base + b) for a, b in sentence_spans(src)]
@@ -1524,12 +1547,82 @@ def answer(
     )
 
 
-def read_documents(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
-    """The text around ``hits``: every passage of their documents, by doc id (one read per document)."""
-    return {
-        doc_id: DocumentText.of(p for p, _ in store.passages_of(doc_id))
-        for doc_id in dict.fromkeys(h.doc.doc_id for h in hits)
-    }
+def read_context(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
+    """The text around each of ``hits``, by passage id: the run of its document's passages that covers the
+    window ``_sentences`` reads (``WINDOW_BEFORE`` / ``WINDOW_AFTER`` characters), read by point id a few
+    passages at a time. Reading whole documents cost 5 ms a question at 100k passages, and a 300-page report
+    has about a thousand passages. The chunker numbers a document's passages 0, 1, 2, …: a number missing
+    below a passage is a gap in the index (not written by this version), and that document is read whole."""
+    known: dict[str, dict[int, Passage]] = defaultdict(dict)  # doc id -> ordinal -> passage
+    absent: dict[str, set[int]] = defaultdict(set)  # ordinals asked for and not in the index
+    for h in hits:
+        known[h.doc.doc_id][h.passage.ordinal] = h.passage
+    whole: set[str] = set()
+    runs: dict[str, tuple[str, int, int]] = {}  # passage id -> (doc id, first ordinal, last ordinal)
+    pending = list({h.passage.passage_id: h.passage for h in hits}.values())
+    for _ in range(_CONTEXT_ROUNDS):
+        asked: dict[str, tuple[str, int]] = {}  # point id -> (doc id, ordinal)
+        waiting = []
+        for p in pending:
+            if p.doc_id in whole:
+                continue
+            run = _run(p, known[p.doc_id], absent[p.doc_id])
+            if run is None:
+                whole.add(p.doc_id)
+            elif isinstance(run, list):
+                asked.update({point_id_for(passage_id_for(p.doc_id, o)): (p.doc_id, o) for o in run})
+                waiting.append(p)
+            else:
+                runs[p.passage_id] = (p.doc_id, run[0], run[1])
+        if not asked:
+            break
+        found = store.fetch(list(asked))
+        for point_id, (doc_id, ordinal) in asked.items():
+            if point_id in found:
+                known[doc_id][ordinal] = found[point_id][0]
+            else:
+                absent[doc_id].add(ordinal)
+        pending = waiting
+    else:
+        whole.update(p.doc_id for p in pending)  # not covered after many rounds: tiny passages
+    out = {doc_id: DocumentText.of(p for p, _ in store.passages_of(doc_id)) for doc_id in whole}
+    for passage_id, (doc_id, first, last) in runs.items():
+        if doc_id not in whole:
+            passages = [known[doc_id][o] for o in range(first, last + 1)]
+            out[passage_id] = DocumentText.of(passages, whole=False)
+    return out
+
+
+_CONTEXT_ROUNDS = 3  # reads by id at most, then the document whole (one or two are the rule)
+_MAX_STEP = 16  # passages asked for at once on one side of a passage
+
+
+def _run(p: Passage, known: Mapping[int, Passage], absent: set[int]) -> tuple[int, int] | list[int] | None:
+    """The first and last ordinal of the run of known passages around ``p`` that covers its window; else the
+    ordinals to read next; None when a passage below is missing from the index (read the document whole)."""
+    lo, hi = p.char_start - WINDOW_BEFORE, p.char_end + WINDOW_AFTER
+    # how many to ask for: the characters still missing over the mean length of the passages known
+    mean = max(1.0, sum(q.char_end - q.char_start for q in known.values()) / len(known))
+    wanted: list[int] = []
+    first = p.ordinal
+    while first > 0 and known[first].char_start > lo:
+        if first - 1 in absent:
+            return None
+        if first - 1 not in known:
+            step = min(_MAX_STEP, 1 + math.ceil((known[first].char_start - lo) / mean))
+            wanted += [o for o in range(first - 1, max(first - 1 - step, -1), -1) if o not in known]
+            break
+        first -= 1
+    last = p.ordinal
+    # strictly past the window's end, or the end of the document: a unit ending exactly at the window's
+    # end is kept only at the document's end, so that must be known
+    while known[last].char_end <= hi and last + 1 not in absent:
+        if last + 1 not in known:
+            step = min(_MAX_STEP, 1 + math.ceil((hi - known[last].char_end) / mean))
+            wanted += [o for o in range(last + 1, last + 1 + step) if o not in known and o not in absent]
+            break
+        last += 1
+    return wanted or (first, last)
 
 
 def subject_query(question: str) -> str:
@@ -1575,10 +1668,10 @@ def answer_search(
     options: AnswerOptions = AnswerOptions(),
 ) -> AnswerResult:
     """Answer ``question`` from the ``hits`` its search ``request`` found: the second search
-    (``answer_hits``) and the text around the passages (``read_documents``), as ``ask``, the API and the
+    (``answer_hits``) and the text around the passages (``read_context``), as ``ask``, the API and the
     web page all read them."""
     hits = answer_hits(searcher, request, hits, options)
-    return answer(question, hits, searcher.gazetteer, register, options, read_documents(searcher.store, hits))
+    return answer(question, hits, searcher.gazetteer, register, options, read_context(searcher.store, hits))
 
 
 def answer_hits(
