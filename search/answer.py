@@ -1560,7 +1560,7 @@ def read_context(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
     whole: set[str] = set()
     runs: dict[str, tuple[str, int, int]] = {}  # passage id -> (doc id, first ordinal, last ordinal)
     pending = list({h.passage.passage_id: h.passage for h in hits}.values())
-    for _ in range(_CONTEXT_ROUNDS):
+    for reads in itertools.count():
         asked: dict[str, tuple[str, int]] = {}  # point id -> (doc id, ordinal)
         waiting = []
         for p in pending:
@@ -1576,6 +1576,9 @@ def read_context(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
                 runs[p.passage_id] = (p.doc_id, run[0], run[1])
         if not asked:
             break
+        if reads == _CONTEXT_ROUNDS:  # still not covered: very short passages
+            whole.update(p.doc_id for p in waiting)
+            break
         found = store.fetch(list(asked))
         for point_id, (doc_id, ordinal) in asked.items():
             if point_id in found:
@@ -1583,8 +1586,6 @@ def read_context(store: Store, hits: Sequence[Hit]) -> dict[str, DocumentText]:
             else:
                 absent[doc_id].add(ordinal)
         pending = waiting
-    else:
-        whole.update(p.doc_id for p in pending)  # not covered after many rounds: tiny passages
     out = {doc_id: DocumentText.of(p for p, _ in store.passages_of(doc_id)) for doc_id in whole}
     for passage_id, (doc_id, first, last) in runs.items():
         if doc_id not in whole:

@@ -157,3 +157,19 @@ def test_a_window_that_ends_exactly_at_a_passages_end_is_read_as_in_the_whole_do
     context = read_context(store, [hit])
     assert context[passages[0].passage_id].end > passages[1].char_end  # read past the window's end
     assert sentences([hit], context) == sentences([hit], {"genau": DocumentText.of(passages)})
+
+
+def test_a_window_of_very_short_passages_is_read_whole_after_three_reads(tmp_path: Path) -> None:
+    texts = [f"Punkt {i}." for i in range(300)]  # a list the chunker kept line by line
+    passages, at = [], 0
+    for ordinal, text in enumerate(texts):
+        passages.append(Passage(passage_id_for("liste", ordinal), "liste", ordinal, text, at, at + len(text)))
+        at += len(text) + 2
+    info = DocInfo(doc_id="liste", source="liste.pdf", title="Liste", doc_type=DocType.OTHER, date=None, language="de")
+    store = CountingStore(store_of(tmp_path, [index_point(p, info) for p in passages]))
+    hit = Hit(passages[280], info, 1.0)
+
+    context = read_context(store, [hit])  # type: ignore[arg-type]
+
+    assert len(store.fetched) == 3 and store.whole == ["liste"]
+    assert sentences([hit], context) == sentences([hit], {"liste": DocumentText.of(passages)})
