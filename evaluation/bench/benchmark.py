@@ -126,6 +126,11 @@ def _cpu() -> str:
     return platform.processor() or "unknown"
 
 
+def _split(memory: dict[str, float]) -> str:
+    """The resident memory's split as the report prints it after the RSS (``queries.memory``)."""
+    return f" (private {memory['anon_mib']} MiB, file pages {memory['file_mib']} MiB)"
+
+
 def _peak_rss_mib() -> float:
     import resource
 
@@ -839,7 +844,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"- HNSW recall@10 vs exact: unfiltered {s['hnsw']['unfiltered']['recall@10']}, filtered "
             f"{s['hnsw']['filtered']['recall@10']} "
             f"({s['hnsw']['unfiltered']['queries']} real query embeddings)",
-            f"- Searcher process: RSS {s['memory']['rss_mib']} MiB, peak {s['memory']['peak_rss_mib']} MiB; "
+            f"- Searcher process: RSS {s['memory']['rss_mib']} MiB{_split(s['memory'])}, "
+            f"peak {s['memory']['peak_rss_mib']} MiB; "
             + ", ".join(f"{t['clients']} client(s): {t['qps']} queries/s" for t in s["throughput"])
             + (
                 f"; ranking fields of {s['summaries_in_memory']} passages in memory, as `serve` keeps them "
@@ -860,7 +866,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines += [
                 "",
                 f"HTTP API (`GET /search`, timed with {http.get('client', 'httpx')}): "
-                f"server RSS {http['memory']['rss_mib']} MiB, "
+                f"server RSS {http['memory']['rss_mib']} MiB{_split(http['memory'])}, "
                 f"peak {http['memory']['peak_rss_mib']} MiB; "
                 + ", ".join(
                     f"{t['clients']} client(s): {t['qps']} queries/s ({t['errors']} errors)" for t in http["throughput"]

@@ -59,16 +59,20 @@ def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
 
 
 def memory(pid: int | str = "self") -> dict[str, float]:
-    """A process's resident memory now and at its peak (MiB), from /proc (0.0 where unreadable)."""
-    values: dict[str, float] = {}
+    """A process's resident memory now and at its peak (MiB), from /proc (0.0 where unreadable), and what
+    the resident memory is now: private (``anon_mib``: heap, the engine's copies, the model) and pages of
+    mapped files (``file_mib``: the index files' pages the process touched, which the kernel may take back
+    under memory pressure)."""
+    keys = {"VmRSS": "rss_mib", "VmHWM": "peak_rss_mib", "RssAnon": "anon_mib", "RssFile": "file_mib"}
+    values = dict.fromkeys(keys.values(), 0.0)
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = round(int(rest.split()[0]) / 1024, 1)
+            if key in keys:
+                values[keys[key]] = round(int(rest.split()[0]) / 1024, 1)
     except OSError:
         pass
-    return {"rss_mib": values.get("VmRSS", 0.0), "peak_rss_mib": values.get("VmHWM", 0.0)}
+    return values
 
 
 def timed_each(call: Callable[[T], R], args: Sequence[T]) -> tuple[list[float], list[R]]:

@@ -48,7 +48,11 @@ def test_bench_writes_the_report_with_every_section(tmp_path: Path) -> None:
     assert 0 < filters["filtered-narrow"]["matching_points"] < filters["filtered"]["matching_points"] < 500
     assert [t["clients"] for t in search["throughput"]] == [1, 4]
     assert 0.0 <= search["hnsw"]["unfiltered"]["recall@10"] <= 1.0
-    assert search["memory"]["peak_rss_mib"] > 0
+    memory = search["memory"]
+    assert memory["peak_rss_mib"] > 0
+    # the resident memory split into private memory and the index files' pages (each a part of it)
+    assert 0 < memory["anon_mib"] < memory["rss_mib"] and 0 < memory["file_mib"] < memory["rss_mib"]
+    assert abs(memory["anon_mib"] + memory["file_mib"] - memory["rss_mib"]) < 0.05 * memory["rss_mib"]
     assert search["summaries_in_memory"] == 500  # the Searcher is measured as `serve` runs it
     if entry["http"] is not None:  # the API is installed: measured through HTTP too
         http = entry["http"]
