@@ -28,34 +28,33 @@ SENTENCES = (
 )
 
 
-def document(doc_id: str, n: int, seed: int) -> tuple[list[Passage], DocInfo]:
-    """``n`` passages of one document with real offsets: lengths from one line to many sentences, gaps of
-    one character (a cut sentence) or a paragraph break between them."""
-    rng = random.Random(seed)
-    passages, at = [], rng.choice((0, 3))
-    for ordinal in range(n):
-        count = rng.choice((1, 1, 2, 4, 8, 14))
-        text = " ".join(rng.choice(SENTENCES) for _ in range(count))
-        passages.append(
-            Passage(
-                passage_id=passage_id_for(doc_id, ordinal),
-                doc_id=doc_id,
-                ordinal=ordinal,
-                text=text,
-                char_start=at,
-                char_end=at + len(text),
-            )
-        )
-        at += len(text) + rng.choice((1, 2, 3))
-    info = DocInfo(
+def laid_out(doc_id: str, texts: Sequence[str], gaps: Sequence[int], start: int = 0) -> list[Passage]:
+    """Passages of ``texts`` one after the other from offset ``start``, ``gaps[i]`` characters after passage i."""
+    passages, at = [], start
+    for ordinal, (text, gap) in enumerate(zip(texts, gaps, strict=True)):
+        passages.append(Passage(passage_id_for(doc_id, ordinal), doc_id, ordinal, text, at, at + len(text)))
+        at += len(text) + gap
+    return passages
+
+
+def info_of(doc_id: str, title: str = "Sachstandsbericht") -> DocInfo:
+    return DocInfo(
         doc_id=doc_id,
         source=f"{doc_id}.pdf",
-        title="Sachstandsbericht",
+        title=title,
         doc_type=DocType.PROGRESS_REPORT,
         date="2024-06-30",
         language="de",
     )
-    return passages, info
+
+
+def document(doc_id: str, n: int, seed: int) -> tuple[list[Passage], DocInfo]:
+    """``n`` passages of one document with real offsets: lengths from one line to many sentences, gaps of
+    one character (a cut sentence) or a paragraph break between them."""
+    rng = random.Random(seed)
+    start = rng.choice((0, 3))
+    texts = [" ".join(rng.choice(SENTENCES) for _ in range(rng.choice((1, 1, 2, 4, 8, 14)))) for _ in range(n)]
+    return laid_out(doc_id, texts, [rng.choice((1, 2, 3)) for _ in range(n)], start), info_of(doc_id)
 
 
 class CountingStore:
@@ -143,15 +142,9 @@ def test_a_window_that_ends_exactly_at_a_passages_end_is_read_as_in_the_whole_do
     first = "Der Kreis Unna erhält 4,2 Mio. Euro."
     filler = "Weitere Mittel fließen in die Erschließung der Fläche"
     second = filler + " " + "x" * (WINDOW_AFTER - 2 - len(filler) - 2) + "."
-    texts = (first, second, "Das Vorhaben endet 2027.")
-    passages, at = [], 0
-    for ordinal, text in enumerate(texts):
-        passages.append(Passage(passage_id_for("genau", ordinal), "genau", ordinal, text, at, at + len(text)))
-        at += len(text) + 2
+    passages = laid_out("genau", [first, second, "Das Vorhaben endet 2027."], [2, 2, 2])
     assert passages[1].char_end == passages[0].char_end + WINDOW_AFTER
-    info = DocInfo(
-        doc_id="genau", source="genau.pdf", title="Bericht", doc_type=DocType.PROGRESS_REPORT, date=None, language="de"
-    )
+    info = info_of("genau", "Bericht")
     store = store_of(tmp_path, [index_point(p, info) for p in passages])
     hit = Hit(passages[0], info, 1.0)
     context = read_context(store, [hit])
@@ -160,12 +153,9 @@ def test_a_window_that_ends_exactly_at_a_passages_end_is_read_as_in_the_whole_do
 
 
 def test_a_window_of_very_short_passages_is_read_whole_after_three_reads(tmp_path: Path) -> None:
-    texts = [f"Punkt {i}." for i in range(300)]  # a list the chunker kept line by line
-    passages, at = [], 0
-    for ordinal, text in enumerate(texts):
-        passages.append(Passage(passage_id_for("liste", ordinal), "liste", ordinal, text, at, at + len(text)))
-        at += len(text) + 2
-    info = DocInfo(doc_id="liste", source="liste.pdf", title="Liste", doc_type=DocType.OTHER, date=None, language="de")
+    # a list the chunker kept line by line
+    passages = laid_out("liste", [f"Punkt {i}." for i in range(300)], [2] * 300)
+    info = info_of("liste", "Liste")
     store = CountingStore(store_of(tmp_path, [index_point(p, info) for p in passages]))
     hit = Hit(passages[280], info, 1.0)
 
