@@ -108,6 +108,12 @@ def stem_spans(text: str) -> Iterator[tuple[int, int, str]]:
             yield offset + a, offset + b, stem_
 
 
+def text_stems(text: str) -> list[str]:
+    """The stems of ``text`` in order: ``tokenize`` without the offsets (a direct answer stems its
+    sentences and their contexts, ~2,000 words a question)."""
+    return [st for word in _WORD.findall(text) for _start, _end, st in word_stems(word)]
+
+
 @lru_cache(maxsize=200_000)  # a passage repeats its words, and a corpus its vocabulary
 def word_stems(word: str) -> tuple[tuple[int, int, str], ...]:
     """The stems of one word of ``_WORD`` with their offsets in it: the word, and for a hyphenated
@@ -194,4 +200,4 @@ def query_vector(text: str, config: AnalyserConfig = AnalyserConfig()) -> Sparse
 
 def query_stems(text: str) -> frozenset[str]:
     """The stems of a query, for highlighting."""
-    return frozenset(tok.stem for tok in tokenize(text))
+    return frozenset(text_stems(text))

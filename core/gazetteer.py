@@ -28,6 +28,7 @@ Matching rules, in order:
 
 from __future__ import annotations
 
+import copy
 import csv
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -243,8 +244,11 @@ class _Matcher:
         index = _index([*self._table, *table], fold=True)
         return table, index
 
-    def find(self, text: str, *, ignore_case: bool = False) -> Iterator[tuple[str, int, int]]:
+    def find(self, text: str, *, ignore_case: bool = False) -> tuple[tuple[str, int, int], ...]:
         """(key, start, end) of each match, leftmost-longest and non-overlapping."""
+        return tuple(self._walk(text, ignore_case))
+
+    def _walk(self, text: str, ignore_case: bool) -> Iterator[tuple[str, int, int]]:
         table, index = self._folded if ignore_case else (self._table, self._index)
         spans = [m.span() for m in _TOKEN.finditer(text)]
         i = 0
@@ -265,6 +269,20 @@ class _Matcher:
                         taken = count
                         break
             i += taken or 1
+
+    def remembering(self) -> _Matcher:
+        """This matcher, remembering each text's matches for as long as the copy lives (``Gazetteer.remembering``)."""
+        view = copy.copy(self)
+        found: dict[tuple[str, bool], tuple[tuple[str, int, int], ...]] = {}
+
+        def find(text: str, *, ignore_case: bool = False) -> tuple[tuple[str, int, int], ...]:
+            key = (text, ignore_case)
+            if key not in found:
+                found[key] = self.find(text, ignore_case=ignore_case)
+            return found[key]
+
+        view.find = find  # type: ignore[method-assign]
+        return view
 
     def _accept(self, entry: _Entry, text: str, start: int, end: int, *, ignore_case: bool) -> bool:
         # Right edge: no letter or digit follows, except across a camel-case hump ("BergkamenHeil").
@@ -395,6 +413,17 @@ class Gazetteer:
         return (ags,)
 
     # --- matching
+
+    def remembering(self) -> Gazetteer:
+        """A view of this gazetteer that scans each text once for as long as it lives: one request's reading
+        (a direct answer reads a sentence for places and programmes several times: for itself, for the clause
+        around each value, for its section; half the scans of a question were repeats). Nothing outlives the
+        view, so a new question is timed and answered as a first one."""
+        view = copy.copy(self)
+        view._place_matcher = self._place_matcher.remembering()
+        view._program_matcher = self._program_matcher.remembering()
+        view._organisation_matcher = self._organisation_matcher.remembering()
+        return view
 
     def find_places(self, text: str, *, ignore_case: bool = False) -> list[PlaceMention]:
         """Places named in ``text``, in order. ``ignore_case=True`` suits typed queries."""

@@ -48,10 +48,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
-from core.analysis import fold, tokenize
+from core.analysis import fold, text_stems, tokenize
 from core.facts import FactKind
 from core.gazetteer import Gazetteer
 from core.ids import passage_id_for, point_id_for
@@ -282,7 +282,7 @@ def _stems(text: str) -> list[str]:
 def _stem_tuple(text: str) -> tuple[str, ...]:
     """The stems of a text, remembered: one question scores the same sentences and contexts for many
     candidates (measured at 100k passages: a fifth of an answer's time went to tokenising them again)."""
-    return tuple(t.stem for t in tokenize(text))
+    return tuple(text_stems(text))
 
 
 def understand_question(question: str, gazetteer: Gazetteer, register: Register | None = None) -> Question:
@@ -436,8 +436,18 @@ _ABBREV = frozenset(
 
 def _ends_with_abbreviation(line: str) -> bool:
     """ "… (14,6 Mio." goes on in the next line ("EUR Förderung …")."""
-    m = re.search(r"(\w+)\.$", line)
+    m = _LAST_WORD_DOT.search(line)
     return m is not None and m.group(1).lower() in _ABBREV
+
+
+_LAST_WORD_DOT = re.compile(r"(\w+)\.$")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_BULLET = re.compile(r"[•\-–*▪]|(?:[a-z]|\d{1,2})\)\s")  # a bullet, "e) …", "3) …"
+_LINE_ENDS_UNIT = re.compile(r"(?:[.!?:;€%)\d]|EUR|Euro)$")
+_STARTS_UNIT = re.compile(r"[A-ZÄÖÜ„\"]")
+_INLINE_BULLET = re.compile(r"\s[•▪]\s")
+_FULL_STOP = re.compile(r"[.!?](?=[\s\"“”»]+[„\"»]?[A-ZÄÖÜ0-9•])")
+_WORD_BEFORE_STOP = re.compile(r"(\w+)\.?$")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -448,28 +458,23 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     otherwise it is a wrapped line of a PDF and the sentence goes on.
     """
     cuts = {0, len(text)}
-    for m in re.finditer(r"\n\s*\n", text):
+    for m in _PARAGRAPH.finditer(text):
         cuts.add(m.end())
-    for m in re.finditer(r"\n", text):
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        prev = text[line_start : m.start()].rstrip()
-        nxt_end = text.find("\n", m.end())
-        nxt = text[m.end() : nxt_end if nxt_end >= 0 else len(text)].lstrip()
+    breaks = [m.start() for m in re.finditer("\n", text)]
+    for i, at in enumerate(breaks):
+        prev = text[breaks[i - 1] + 1 if i else 0 : at].rstrip()
+        nxt = text[at + 1 : breaks[i + 1] if i + 1 < len(breaks) else len(text)].lstrip()
         if (
             "|" in prev
             or "|" in nxt
-            or re.match(r"[•\-–*▪]|(?:[a-z]|\d{1,2})\)\s", nxt)  # a bullet, "e) …", "3) …"
-            or (
-                re.search(r"(?:[.!?:;€%)\d]|EUR|Euro)$", prev)
-                and re.match(r"[A-ZÄÖÜ„\"]", nxt)
-                and not _ends_with_abbreviation(prev)
-            )
+            or _BULLET.match(nxt)
+            or (_LINE_ENDS_UNIT.search(prev) and _STARTS_UNIT.match(nxt) and not _ends_with_abbreviation(prev))
         ):
-            cuts.add(m.end())
-    for m in re.finditer(r"\s[•▪]\s", text):
+            cuts.add(at + 1)
+    for m in _INLINE_BULLET.finditer(text):
         cuts.add(m.start() + 1)
-    for m in re.finditer(r"[.!?](?=[\s\"“”»]+[„\"»]?[A-ZÄÖÜ0-9•])", text):
-        before = re.search(r"(\w+)\.?$", text[max(0, m.start() - 20) : m.start() + 1])
+    for m in _FULL_STOP.finditer(text):
+        before = _WORD_BEFORE_STOP.search(text[max(0, m.start() - 20) : m.start() + 1])
         word = before.group(1).lower() if before else ""
         if word in _ABBREV or word.isdigit() or len(word) == 1:
             continue
@@ -733,6 +738,44 @@ def _citation(s: _Sentence) -> Citation:
     )
 
 
+class _Checks:
+    """What the candidates of one sentence share, worked out when the first candidate is found (most
+    sentences an answer reads hold none): its citation, whether its passage is about the question's places,
+    whether it names other towns, programmes or years, and the spans of the values of the asked type."""
+
+    def __init__(self, question: Question, s: _Sentence, gazetteer: Gazetteer, place_ok: dict[str, bool]) -> None:
+        self.question, self.s, self.gazetteer, self._place_ok = question, s, gazetteer, place_ok
+
+    @cached_property
+    def citation(self) -> Citation:
+        return _citation(self.s)
+
+    @property
+    def place_ok(self) -> bool:
+        """The passage (or its document's title) names the question's places: once per passage."""
+        pid = self.s.hit.passage.passage_id
+        if pid not in self._place_ok:
+            self._place_ok[pid] = _about_places(self.question, self.s.hit, self.gazetteer)
+        return self._place_ok[pid]
+
+    @cached_property
+    def conflict(self) -> bool:
+        q, s, gazetteer = self.question, self.s, self.gazetteer
+        # a sentence that names no place is about the place of its section ("4.3 Hamm")
+        section = s.hit.passage.heading_path[-1] if s.hit.passage.heading_path else ""
+        return (
+            _names_other_towns(q, s.text, gazetteer)
+            or (not gazetteer.find_places(s.text) and _names_other_towns(q, section, gazetteer))
+            or _names_other_programs(q, s.text, s.heading, gazetteer)
+            or _names_other_years(q, s.text)
+        )
+
+    @cached_property
+    def value_spans(self) -> list[tuple[int, int]]:
+        assert self.question.asked is not None
+        return _value_spans(self.question.asked, self.s.text, self.gazetteer)
+
+
 def candidates(
     question: Question,
     hits: Sequence[Hit],
@@ -746,36 +789,16 @@ def candidates(
     if asked is None:
         return []
     kinds = _fact_kinds(register, hits[:limit]) if asked is Asked.AMOUNT else {}
+    gazetteer = gazetteer.remembering()  # each sentence is read for places several times
     out: list[Candidate] = []
     place_ok_by_passage: dict[str, bool] = {}
     for s in _sentences(hits, limit, documents):
-        cite = _citation(s)
-        pid = s.hit.passage.passage_id
-        if pid not in place_ok_by_passage:
-            place_ok_by_passage[pid] = _about_places(question, s.hit, gazetteer)
-        place_ok = place_ok_by_passage[pid]
-        # a sentence that names no place is about the place of its section ("4.3 Hamm")
-        section = s.hit.passage.heading_path[-1] if s.hit.passage.heading_path else ""
-        conflict = (
-            _names_other_towns(question, s.text, gazetteer)
-            or (not gazetteer.find_places(s.text) and _names_other_towns(question, section, gazetteer))
-            or _names_other_programs(question, s.text, s.heading, gazetteer)
-            or _names_other_years(question, s.text)
-        )
-        value_spans = _value_spans(asked, s.text, gazetteer)
+        checks = _Checks(question, s, gazetteer, place_ok_by_passage)
 
         def add(
-            value: float | int | str,
-            a: int,
-            b: int,
-            s: _Sentence = s,
-            cite: Citation = cite,
-            place_ok: bool = place_ok,
-            conflict: bool = conflict,
-            spans: list[tuple[int, int]] = value_spans,
-            **kw: Any,
+            value: float | int | str, a: int, b: int, s: _Sentence = s, checks: _Checks = checks, **kw: Any
         ) -> None:
-            near = _near(s.text, a, b, spans)
+            near = _near(s.text, a, b, checks.value_spans)
             if s.header:  # a table cell: its column's name says what the value is ("Bewilligung | 2022")
                 column = s.text.count("|", 0, a)
                 names = s.header.split("|")
@@ -785,15 +808,15 @@ def candidates(
                     asked,
                     value,
                     _clean_value(s.text[a:b]),
-                    cite,
+                    checks.citation,
                     s.doc_text_start + a,
                     s.doc_text_start + b,
                     s.rank,
                     passage_id=s.hit.passage.passage_id,
                     context=s.context,
-                    place_ok=place_ok,
+                    place_ok=checks.place_ok,
                     refers_back=s.refers_back,
-                    place_conflict=conflict or _names_other_towns(question, near, gazetteer),
+                    place_conflict=checks.conflict or _names_other_towns(question, near, gazetteer),
                     total_for_a_part=_total_for_a_part(question, near, s.text, gazetteer),
                     contradicts=_contradicts(question, near, s.text, a),
                     heading=s.heading,
@@ -807,7 +830,7 @@ def candidates(
                 if am.low != am.high:
                     continue  # a range is no single answer
                 fk = (
-                    _stated_kind(s.text, am.start, value_spans)
+                    _stated_kind(s.text, am.start, checks.value_spans)
                     or kinds.get((s.hit.doc.doc_id, s.doc_text_start + am.start))
                     or _amount_kind(s.text, am.start, am.end)
                 )
@@ -901,7 +924,7 @@ def candidates(
             qfold = fold(question.text)
             # "Datteln-Hamm-Kanal", "Rhein-Herne-Straße": the towns in the name of a waterway or a street
             used: list[tuple[int, int]] = [(m.start(), m.end()) for m in _FEATURE_NAME.finditer(s.text)]
-            listed = _enumerated(value_spans, s.text)
+            listed = _enumerated(checks.value_spans, s.text)
             for m in _PLACE_COMPOUND.finditer(s.text):
                 if any(a <= m.start() < b for a, b in used):
                     continue
@@ -1210,11 +1233,11 @@ def _weights(
 ) -> dict[str, float]:
     """Rarer subject words weigh more: log(1 + n / (1 + df)) over the retrieved passages; words the question
     writes in lower case (verbs, adverbs) by ``lower_weight``."""
-    stemmed = [set(_stems(t)) for t in texts]
+    indexes = [stem_index(t) for t in texts]
     n = max(len(texts), 1)
     out = {}
-    for w in subject:
-        df = sum(1 for st in stemmed if any(_stem_match(w, s) for s in st))
+    for w in subject:  # df: the texts with the word, a compound of it or a part of it (``_stem_match``)
+        df = sum(1 for ix in indexes if w in ix.stems or ix.compound_of(w) or ix.part_of(w))
         out[w] = (math.log(1 + n / (1 + df)) + 0.2) * (lower_weight if w in lowercase else 1.0)
     return out
 
@@ -1275,6 +1298,7 @@ _EVENT_PHRASES = {
 }
 
 
+@lru_cache(maxsize=65536)
 def _event_of(stem: str) -> str | None:
     """The event a word names; a compound that only begins with one ("Gründungszentrum",
     "Bewilligungsbehörde") names a thing, not the event."""
@@ -1284,9 +1308,9 @@ def _event_of(stem: str) -> str | None:
     return None
 
 
-def events(text: str) -> frozenset[str]:
+def events(text: str, stems: StemIndex | None = None) -> frozenset[str]:
     """The kinds of event ``text`` states: start, end, funding (approval), cost, the document's own date."""
-    found = {e for st in _stems(text) if (e := _event_of(st))}
+    found = set((stems or stem_index(text)).events())
     low = text.lower()
     found.update(e for e, phrase in _EVENT_PHRASES.items() if re.search(phrase, low))
     return frozenset(found)
@@ -1295,24 +1319,70 @@ def events(text: str) -> frozenset[str]:
 EVENT_MISS = 0.5  # a date whose clause states another kind of event than the question asks about
 
 
-def _match_strength(word: str, stems: set[str]) -> float:
+class StemIndex:
+    """The stems of a text, laid out so that ``_match_strength`` and ``_weights`` look a question's word up
+    instead of comparing it with every stem: a context holds a hundred stems and an answer scores thousands
+    of (word, text) pairs (measured: two thirds of ``answer()``'s time went to those comparisons)."""
+
+    __slots__ = ("_events", "_forms", "_joined", "stems")
+
+    def __init__(self, stems: Iterable[str]) -> None:
+        self.stems = frozenset(stems)
+        # NUL never occurs in a stem: "\0word" finds the stems that begin with it, "word\0" those that end with it
+        self._joined = "\0" + "\0".join(self.stems) + "\0"
+        self._forms: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
+        self._events: frozenset[str] | None = None
+
+    def compound_of(self, word: str) -> bool:
+        """A stem longer than ``word`` (5 letters or more) begins or ends with it."""
+        return len(word) >= 5 and ("\0" + word in self._joined or word + "\0" in self._joined)
+
+    def inside(self, word: str) -> bool:
+        """``word`` is part of a stem (start, middle or end)."""
+        return word in self._joined
+
+    def part_of(self, word: str) -> bool:
+        """A stem of 5 letters or more, shorter than ``word``, begins or ends it."""
+        return any(word[:k] in self.stems or word[-k:] in self.stems for k in range(5, len(word)))
+
+    def form_of(self, word: str) -> bool:
+        """Another form of ``word`` among the stems (``_derived`` or ``_variant``)."""
+        if self._forms is None:  # built when first asked: most words are decided before
+            by_start: dict[str, list[str]] = defaultdict(list)  # first 7 letters -> stems (``_derived``)
+            by_head: dict[str, list[str]] = defaultdict(list)  # last 8 letters -> stems (``_variant``)
+            for st in self.stems:
+                if len(st) >= 7:
+                    by_start[st[:7]].append(st)
+                if len(st) >= 9:
+                    by_head[st[-8:]].append(st)
+            self._forms = by_start, by_head
+        by_start, by_head = self._forms
+        if len(word) >= 7 and any(_derived(word, st) for st in by_start.get(word[:7], ())):
+            return True
+        return len(word) >= 9 and any(_variant(word, st) for st in by_head.get(word[-8:], ()))
+
+    def events(self) -> frozenset[str]:
+        if self._events is None:
+            self._events = frozenset(e for st in self.stems if (e := _event_of(st)))
+        return self._events
+
+
+def stem_index(text: str) -> StemIndex:
+    return StemIndex(_stem_tuple(text))
+
+
+def _match_strength(word: str, stems: StemIndex) -> float:
     """1 when ``stems`` hold the question's ``word`` or a compound of it ("zentrum" in
-    "wasserstoffzentrum"); 0.5 when they hold only a part of it ("workshop" for "validierungsworkshop")."""
-    if word in stems:
+    "wasserstoffzentrum"); 0.75 when they hold it inside a compound ("betrieb" in "inbetriebnahme", 6 letters
+    or more), another form of it ("koordiniert" / "koordination") or another word for the same event
+    ("aufgenommen" / "Start"); 0.5 when they hold only a part of it ("workshop" for "validierungsworkshop")."""
+    if word in stems.stems or stems.compound_of(word):
         return 1.0
-    best = 0.0
-    for s in stems:
-        if len(word) >= 5 and len(s) > len(word) and (s.startswith(word) or s.endswith(word)):
-            return 1.0
-        if len(word) >= 6 and word in s:  # the middle of a compound: "betrieb" in "inbetriebnahme"
-            best = max(best, 0.75)
-        if _derived(word, s) or _variant(word, s):  # "koordiniert" / "koordination"
-            best = max(best, 0.75)
-        if len(s) >= 5 and len(word) > len(s) and (word.startswith(s) or word.endswith(s)):
-            best = max(best, 0.5)
-    if best < 0.75 and (event := _event_of(word)) and any(_event_of(s) == event for s in stems):
-        best = 0.75  # another word for the same event: "aufgenommen" / "Start"
-    return best
+    if (len(word) >= 6 and stems.inside(word)) or stems.form_of(word):
+        return 0.75
+    if (event := _event_of(word)) and event in stems.events():
+        return 0.75
+    return 0.5 if stems.part_of(word) else 0.0
 
 
 def _variant(a: str, b: str) -> bool:
@@ -1331,11 +1401,6 @@ def _derived(a: str, b: str) -> bool:
     return n >= 7 and a != b and len(a) - n <= 5 and len(b) - n <= 5
 
 
-def _coverage(weights: dict[str, float], text: str) -> dict[str, float]:
-    stems = set(_stems(text))
-    return {w: m for w in weights if (m := _match_strength(w, stems)) > 0}
-
-
 def score(
     question: Question, found: Sequence[Candidate], hits: Sequence[Hit], options: AnswerOptions = AnswerOptions()
 ) -> list[Scored]:
@@ -1346,11 +1411,17 @@ def score(
     weights = _weights(question.subject, texts, question.lowercase, options.lower_weight)
     total = sum(weights.values()) or 1.0
     keys = tuple(dict.fromkeys((*_key_compounds(question), *question.names)))
-    covered: dict[str, dict[str, float]] = {}  # candidates of one sentence share their quote and context
+    indexes: dict[str, StemIndex] = {}  # candidates of one sentence share their quote and context
+    covered: dict[str, dict[str, float]] = {}
+
+    def index(text: str) -> StemIndex:
+        if text not in indexes:
+            indexes[text] = stem_index(text)
+        return indexes[text]
 
     def coverage(text: str) -> dict[str, float]:
         if text not in covered:
-            covered[text] = _coverage(weights, text)
+            covered[text] = {w: m for w in weights if (m := _match_strength(w, index(text))) > 0}
         return covered[text]
 
     prelim = []
@@ -1372,10 +1443,10 @@ def score(
             factor *= options.conflict_penalty
         if _LIMIT.search(question.text) and not _LIMIT.search(c.near):
             factor *= LIMIT_MISS  # "höchstens" asks for a cap, not for what one project got
-        if question.asked is Asked.DATE and question.events and (stated := events(c.near)):
+        if question.asked is Asked.DATE and question.events and (stated := events(c.near, index(c.near))):
             factor *= 1.0 if stated & question.events else EVENT_MISS  # (no event stated: measured no better)
         where = c.citation.quote + " " + c.heading + (" " + c.context if c.refers_back else "")
-        if keys and not all(_match_strength(k, set(_stems(where))) >= 0.75 for k in keys):
+        if keys and not all(_match_strength(k, index(where)) >= 0.75 for k in keys):
             factor *= options.missing_penalty
         prelim.append((c, base * factor, overlap))
     # the same value stated for the same subject in other documents supports it: the best score it has
@@ -1418,7 +1489,7 @@ def _total_for_a_part(question: Question, near_text: str, sentence: str, gazette
     if wanted and any(wanted & set(gazetteer.expand_up(m.ags)) for m in gazetteer.find_places(near_text)):
         return False
     keys = (*_key_compounds(question), *question.names)
-    near = set(_stems(near_text))
+    near = stem_index(near_text)
     named = [k for k in keys if _match_strength(k, near) >= 0.75]
     return bool(wanted or keys) and not named
 

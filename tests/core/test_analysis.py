@@ -1,6 +1,15 @@
 """The German lexical analyser: same features at index and query time, German-aware."""
 
-from core.analysis import AnalyserConfig, feature_id, fold, passage_vector, query_stems, query_vector, tokenize
+from core.analysis import (
+    AnalyserConfig,
+    feature_id,
+    fold,
+    passage_vector,
+    query_stems,
+    query_vector,
+    text_stems,
+    tokenize,
+)
 
 
 def stems(text: str) -> list[str]:
@@ -32,6 +41,13 @@ def test_offsets_slice_back_to_the_words() -> None:
     for tok in tokenize(text):
         assert text[tok.start : tok.end].strip() == text[tok.start : tok.end]
     assert [text[t.start : t.end] for t in tokenize(text)][:2] == ["Über", "150"]
+
+
+def test_text_stems_are_the_tokens_stems_in_order() -> None:
+    text = "Die E-Mobilität im Kreis Unna: 14,6 Mio. EUR für Nordrhein-Westfalens Ladepunkte (§ 4), d'Artagnan."
+    assert text_stems(text) == stems(text)
+    assert text_stems(text)[:2] == ["emobilitat", "mobilitat"]
+    assert text_stems("") == []
 
 
 def test_vectors_are_deterministic_sorted_and_positive() -> None:

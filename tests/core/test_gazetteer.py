@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -367,6 +368,36 @@ def test_broken_data_raises_config_error(tmp_path: Path, rows: str, message: str
     _write_minimal(tmp_path, rows)
     with pytest.raises(ConfigError, match=message):
         load_gazetteer(tmp_path)
+
+
+def test_a_remembering_view_finds_the_same_and_scans_each_text_once(
+    gaz: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import gazetteer as module
+
+    scans: list[str] = []
+    walk = module._Matcher._walk
+
+    def counted(self: module._Matcher, text: str, ignore_case: bool) -> Iterator[tuple[str, int, int]]:
+        scans.append(text)
+        return walk(self, text, ignore_case)
+
+    monkeypatch.setattr(module._Matcher, "_walk", counted)
+    texts = ["Der Förderbescheid für Lünen-Lippholthausen", "im kreis unna und in bergkamen", "Ruhr-Konferenz"]
+    view = gaz.remembering()
+    for _ in range(3):
+        for text in texts:
+            for ignore_case in (False, True):
+                assert view.find_places(text, ignore_case=ignore_case) == gaz.find_places(text, ignore_case=ignore_case)
+                assert view.find_programs(text, ignore_case=ignore_case) == gaz.find_programs(
+                    text, ignore_case=ignore_case
+                )
+    # the view scanned each (text, case) once per matcher; the gazetteer itself every time
+    assert len(scans) == 2 * 2 * len(texts) + 3 * 2 * 2 * len(texts)
+    assert view.find_places(texts[0])[0].name == "Lünen"
+    fresh = gaz.remembering()
+    fresh.find_places(texts[0])
+    assert len(scans) == 2 * 2 * len(texts) + 3 * 2 * 2 * len(texts) + 1  # a new view remembers nothing
 
 
 def test_missing_file_raises_config_error(tmp_path: Path) -> None:
