@@ -1754,5 +1754,7 @@ def answer_hits(
     finds passages the question words crowd out (measured on the answers collection: README)."""
     if not options.second_retrieval:
         return list(hits[: options.passages])
-    second = searcher.search(replace(request, query=subject_query(request.query)))
-    return merge_hits(hits, second.hits, options.passages, options.second_retrieval)
+    # its best ``options.read`` hold the ``second_retrieval`` the first search's best ``passages`` lack: fetching
+    # the full text of more (the page's k, 50 in the API) changes nothing
+    subject = replace(request, query=subject_query(request.query), k=min(request.k, options.read))
+    return merge_hits(hits, searcher.search(subject).hits, options.passages, options.second_retrieval)

@@ -13,6 +13,7 @@ import pytest
 from core.ids import passage_id_for
 from core.models import DocInfo, DocType, Hit, Passage
 from core.store import IndexPoint, Store
+from core.store.base import StoredHit, StoreQuery
 from core.store.edge import EdgeStore
 from search.answer import WINDOW_AFTER, WINDOW_BEFORE, DocumentText, _sentences, read_context
 from tests.core.test_store_contract import DIM, index_point
@@ -72,6 +73,9 @@ class CountingStore:
     def passages_of(self, doc_id: str) -> list[tuple[Passage, DocInfo]]:
         self.whole.append(doc_id)
         return self.store.passages_of(doc_id)
+
+    def query_batch(self, queries: Sequence[StoreQuery]) -> list[list[StoredHit]]:
+        return self.store.query_batch(queries)
 
 
 def store_of(tmp_path: Path, points: Sequence[IndexPoint]) -> EdgeStore:
@@ -163,3 +167,34 @@ def test_a_window_of_very_short_passages_is_read_whole_after_three_reads(tmp_pat
 
     assert len(store.fetched) == 3 and store.whole == ["liste"]
     assert sentences([hit], context) == sentences([hit], {"liste": DocumentText.of(passages)})
+
+
+def test_the_second_search_reads_only_the_hits_an_answer_can_take(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from core.analysis import passage_vector
+    from core.gazetteer import load_gazetteer
+    from core.model.embedding import HashingEmbedder
+    from search.answer import AnswerOptions, answer_hits, merge_hits, subject_query
+    from search.engine import Searcher, SearchRequest
+
+    embedder, rng = HashingEmbedder(DIM), random.Random(5)
+    points = []
+    for i in range(80):  # more than the API's k of 50
+        (p,) = laid_out(f"doc-{i}", [" ".join(rng.sample(SENTENCES, 3))], [0])
+        dense = tuple(float(x) for x in embedder.embed_passages([p.text])[0])
+        points.append(IndexPoint(passage=p, doc=info_of(p.doc_id), dense=dense, sparse=passage_vector(p.text)))
+    store = CountingStore(store_of(tmp_path, points))
+    searcher = Searcher(embedder=embedder, store=store, gazetteer=load_gazetteer())  # type: ignore[arg-type]
+    request = SearchRequest(query="Wie viel Geld erhält die Stadt Hamm aus dem Programm?", k=50)
+    first = searcher.search(request).hits
+    options = AnswerOptions()
+    whole = searcher.search(replace(request, query=subject_query(request.query))).hits  # the page's k
+    store.fetched.clear()
+
+    got = answer_hits(searcher, request, first, options)
+
+    expected = merge_hits(first, whole, options.passages, options.second_retrieval)
+    assert [(h.passage, h.doc, h.score) for h in got] == [(h.passage, h.doc, h.score) for h in expected]
+    assert len(got) == options.read
+    assert store.fetched == [options.read]  # the full text of the hits it can take, not of 50
