@@ -60,13 +60,25 @@ def generate(
     """Passages ``start`` .. ``n - 1`` of the synthetic corpus (the same for the same seed and base).
 
     Passage ``i`` grows from base passage ``i % len(base)``; the first ``len(base)`` are the base texts
-    unchanged. Documents hold ``PASSAGES_PER_DOC`` passages with a type and a date drawn per document.
+    unchanged. Documents hold ``PASSAGES_PER_DOC`` passages with a type and a date drawn per document, one
+    after the other with a blank line between them, as the chunker lays out a document (so the text around
+    a passage can be read from its neighbours).
     """
     places = place_names(gazetteer)
-    for i in range(start, n):
+
+    def text_of(i: int) -> str:
         rng = random.Random(seed * 1_000_003 + i)
         j = i % len(base)
-        text = base[j] if i < len(base) else vary(base[j], rng, places, gazetteer)
+        return base[j] if i < len(base) else vary(base[j], rng, places, gazetteer)
+
+    offset = 0
+    for i in range(start, n):
+        ordinal = i % PASSAGES_PER_DOC
+        if i == start:  # the document's passages before ``start`` set the offset
+            offset = sum(len(text_of(k)) + 2 for k in range(i - ordinal, i))
+        elif ordinal == 0:
+            offset = 0
+        text = text_of(i)
         d = i // PASSAGES_PER_DOC
         drng = random.Random(seed * 7_919 + d)
         doc_id = f"syn{d:07d}"
@@ -79,13 +91,13 @@ def generate(
             language="de",
             source_name="synthetic",
         )
-        ordinal = i % PASSAGES_PER_DOC
         passage = Passage(
             passage_id=passage_id_for(doc_id, ordinal),
             doc_id=doc_id,
             ordinal=ordinal,
             text=text,
-            char_start=0,
-            char_end=len(text),
+            char_start=offset,
+            char_end=offset + len(text),
         )
-        yield SyntheticPassage(passage, doc, j)
+        offset += len(text) + 2
+        yield SyntheticPassage(passage, doc, i % len(base))

@@ -1,5 +1,6 @@
 """The benchmark runs at a tiny size with the hashing embedder and writes its report (no timing asserts)."""
 
+import itertools
 import json
 from collections import Counter
 from pathlib import Path
@@ -142,3 +143,22 @@ def test_search_during_ingest_runs_from_the_project_and_fails_a_phase_whose_inge
     assert (cli["met"], cli["ingest_failed"]) == (False, True)
     phases["admin-job"]["p95"] = 121.0
     assert ingest_load.verdict(phases)[0]["met"] is False
+
+
+def test_synthetic_documents_lay_their_passages_out_one_after_the_other() -> None:
+    from core.gazetteer import load_gazetteer
+    from evaluation.bench.synthetic import PASSAGES_PER_DOC, generate
+    from search.answer import DocumentText
+
+    gazetteer = load_gazetteer()
+    base = ["Das Land fördert die Vorstudie in Bergkamen mit 150.000 Euro. Sie läuft bis 2025.", "Kurz.", "Drei."]
+    full = list(generate(base, 3 * PASSAGES_PER_DOC, gazetteer))
+    for d in range(3):
+        passages = [sp.passage for sp in full[d * PASSAGES_PER_DOC : (d + 1) * PASSAGES_PER_DOC]]
+        assert passages[0].char_start == 0
+        for a, b in itertools.pairwise(passages):
+            assert b.char_start == a.char_end + 2  # a blank line between them, as the chunker leaves
+        text = DocumentText.of(passages)
+        assert all(text.text[p.char_start : p.char_end] == p.text for p in passages)
+    # a run that starts inside a document places its passages as the whole run does
+    assert list(generate(base, 3 * PASSAGES_PER_DOC, gazetteer, start=11)) == full[11:]
