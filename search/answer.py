@@ -1236,7 +1236,8 @@ def _weights(
     indexes = [stem_index(t) for t in texts]
     n = max(len(texts), 1)
     out = {}
-    for w in subject:  # df: the texts with the word, a compound of it or a part of it (``_stem_match``)
+    for w in sorted(subject):  # in one order, so that the sums of a score are the same in every process
+        # df: the texts with the word, a compound of it or a part of it (``_stem_match``)
         df = sum(1 for ix in indexes if w in ix.stems or ix.compound_of(w) or ix.part_of(w))
         out[w] = (math.log(1 + n / (1 + df)) + 0.2) * (lower_weight if w in lowercase else 1.0)
     return out

@@ -13,6 +13,7 @@ from search.answer import (
     AnswerOptions,
     Asked,
     DocumentText,
+    _weights,
     answer,
     candidates,
     day_without_year,
@@ -501,3 +502,12 @@ def test_the_date_of_a_report_and_an_amount_without_limit(gazetteer: Gazetteer) 
     (one,) = score(q, candidates(q, [hit(got)], gazetteer), [hit(got)])
     (limit,) = score(q, candidates(q, [hit(cap)], gazetteer), [hit(cap)])
     assert limit.score > 1.5 * one.score
+
+
+def test_the_weights_do_not_depend_on_the_order_of_the_subject_words() -> None:
+    # the subject is a frozenset, iterated in another order in every process (string hashes are salted):
+    # the weights come in one order, so a score sums them alike everywhere (same scores, bit for bit)
+    texts = ["Die Vorstudie zum EcoTecHub in Bergkamen kostet 150.000 Euro.", "Der Workshop fand im Mai statt."]
+    words = ["vorstudi", "ecotechub", "bergkam", "workshop", "kost", "mai"]
+    weights = [_weights(order, texts) for order in (words, words[::-1], sorted(words, key=len))]
+    assert all(list(w.items()) == list(weights[0].items()) for w in weights)
