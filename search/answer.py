@@ -1237,8 +1237,7 @@ def _weights(
     n = max(len(texts), 1)
     out = {}
     for w in sorted(subject):  # in one order, so that the sums of a score are the same in every process
-        # df: the texts with the word, a compound of it or a part of it (``_stem_match``)
-        df = sum(1 for ix in indexes if w in ix.stems or ix.compound_of(w) or ix.part_of(w))
+        df = sum(1 for ix in indexes if ix.matches(w))
         out[w] = (math.log(1 + n / (1 + df)) + 0.2) * (lower_weight if w in lowercase else 1.0)
     return out
 
@@ -1341,6 +1340,10 @@ class StemIndex:
     def inside(self, word: str) -> bool:
         """``word`` is part of a stem (start, middle or end)."""
         return word in self._joined
+
+    def matches(self, word: str) -> bool:
+        """``_stem_match`` with one of the stems: the word itself, a compound of it, or a part of it."""
+        return word in self.stems or self.compound_of(word) or self.part_of(word)
 
     def part_of(self, word: str) -> bool:
         """A stem of 5 letters or more, shorter than ``word``, begins or ends it."""

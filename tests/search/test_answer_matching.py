@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from core.analysis import text_stems
-from search.answer import StemIndex, _derived, _event_of, _match_strength, _variant, stem_index
+from search.answer import (
+    StemIndex,
+    _derived,
+    _event_of,
+    _match_strength,
+    _stem_match,
+    _variant,
+    stem_index,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "sample"
 
@@ -59,6 +67,7 @@ def test_the_index_decides_like_the_rules_stem_by_stem(vocabulary: list[str]) ->
         for w in words:
             expected = strength_by_rules(w, stems)
             assert _match_strength(w, index) == expected, (w, stems)
+            assert index.matches(w) == any(_stem_match(w, s) for s in stems), (w, stems)  # ``_weights``' df
             strengths.add(expected)
     assert strengths == {0.0, 0.5, 0.75, 1.0}  # every rule was met on the way
 
