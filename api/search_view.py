@@ -324,6 +324,8 @@ def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
     """The question's direct answer from the retrieved passages and the register (``search.answer``)."""
     from search.answer import answer_search, understand_question
 
+    if not found.params.answer:
+        return None
     gazetteer = state.require_gazetteer()
     question = understand_question(found.params.q, gazetteer)
     if question.asked is None:  # not a question this can answer: no register needed

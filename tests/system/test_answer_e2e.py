@@ -85,6 +85,21 @@ def test_search_answer_is_null_without_a_direct_answer(client: TestClient) -> No
         assert "answer" in body and body["answer"] is None, q
 
 
+def test_search_without_the_answer_skips_its_work(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``answer=false``: the same results, no answer, and only the one search (no second search)."""
+    state: AppState = client.app.state.foerdersuche  # type: ignore[attr-defined]
+    searcher = state.require_searcher()
+    queries: list[str] = []
+    search = searcher.search
+    monkeypatch.setattr(searcher, "search", lambda request: queries.append(request.query) or search(request))
+    with_answer = client.get("/search", params={"q": ANSWERED}).json()
+    assert with_answer["answer"] is not None and len(queries) == 2, queries
+    queries.clear()
+    without = client.get("/search", params={"q": ANSWERED, "answer": "false"}).json()
+    assert without["answer"] is None and queries == [ANSWERED]
+    assert without["results"] == with_answer["results"] and without["facets"] == with_answer["facets"]
+
+
 def test_answers_gate(client: TestClient) -> None:
     """The pinned floors (right) and ceilings (wrong) of evaluation/gate_answers.toml hold, measured on the
     session's index of corpus/sample (the same documents, model and pipeline as the evaluation index),
