@@ -61,7 +61,7 @@ from core.model.embedding import Embedder
 from core.models import DocInfo
 from core.settings import Settings
 from core.store.base import IndexPoint, SearchFilter
-from evaluation.bench.queries import FILTERS, MODES, interleaved, latency_row, latency_rows, memory
+from evaluation.bench.queries import FILTERS, MODES, interleaved, latency_row, latency_rows, memory, paired_ratio
 from evaluation.bench.server import LeanClient, free_port, stop, wait_ready
 from evaluation.quality.collection import corpus_files, corpus_sha256, load_domain
 
@@ -456,6 +456,7 @@ def bench_http(
 
                 interleaved(get, texts, labels, 5)
                 rounds = []
+                pooled: dict[str, list[float]] = {label: [] for label in labels}
                 for _ in range(HTTP_ROUNDS if mode == "hybrid" else 1):
                     times, bodies = interleaved(get, texts, labels, n)
                     found = {
@@ -466,7 +467,12 @@ def bench_http(
                     if mode == "hybrid":
                         rows.update(_by_answer(times["unfiltered"], found["unfiltered"], texts))
                     rounds.append(rows)
-                result["latency_ms"].update(median_rounds(rounds))
+                    for label in labels:
+                        pooled[label] += times[label]
+                merged = median_rounds(rounds)
+                for label in (x for x in labels if x != "unfiltered"):  # per query, over all passes' samples
+                    merged[f"{mode}/{label}"]["ratio_to_unfiltered"] = paired_ratio(pooled[label], pooled["unfiltered"])
+                result["latency_ms"].update(merged)
             lean.close()
             result["client"] = "http.client, one keep-alive connection (the response parsed after the timing)"
             result["throughput"] = []
@@ -512,14 +518,7 @@ def median_rounds(rounds: Sequence[dict[str, dict[str, Any]]]) -> dict[str, dict
         for stat in ("p50", "p95", "p99", "mean", "hits_mean"):
             row[stat] = round(statistics.median(r[stat] for r in rows), 2)
         row["n"] = sum(r["n"] for r in rows)
-        if "ratio_to_unfiltered" in first:
-            row["ratio_to_unfiltered"] = {
-                "median": round(statistics.median(r["ratio_to_unfiltered"]["median"] for r in rows), 3),
-                "ci95": [
-                    min(r["ratio_to_unfiltered"]["ci95"][0] for r in rows),
-                    max(r["ratio_to_unfiltered"]["ci95"][1] for r in rows),
-                ],
-            }
+        row.pop("ratio_to_unfiltered", None)  # a pass's ratio: the caller pairs the samples of all passes
         row["rounds"] = [{"p50": r["p50"], "p95": r["p95"]} for r in rows]
         out[key] = row
     return out
