@@ -103,8 +103,8 @@ class AppState:
         self._open_lock = threading.Lock()
         self._last_attempt = 0.0
         self._closed = False
-        self._register: tuple[tuple[int, int, float], Register] | None = None
-        self._refreshed_at: tuple[int, int, float] | None = None  # registry stamp of the last stale look
+        self._register: tuple[tuple[int, float], Register] | None = None
+        self._refreshed_at: tuple[int, float] | None = None  # registry stamp of the last stale look
         self._register_lock = threading.Lock()
         self.metrics.watch_index(self.snapshot)
 

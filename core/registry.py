@@ -35,11 +35,37 @@ CREATE TABLE IF NOT EXISTS documents (
     dup_state    TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_doc_id ON documents(doc_id);
+CREATE INDEX IF NOT EXISTS documents_updated_at ON documents(updated_at);
 CREATE TABLE IF NOT EXISTS intel (
     doc_id   TEXT PRIMARY KEY,
     version  INTEGER NOT NULL,
     data     TEXT NOT NULL
 );
+-- A counter every write to the register's rows or to the documents they belong to moves (triggers below):
+-- readers ask "has the register changed?" with one row, whatever the size of the register (summing its
+-- rows' lengths read every byte of it: about 55 ms at 12,500 documents).
+CREATE TABLE IF NOT EXISTS register_stamp (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    n  INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS intel_inserted AFTER INSERT ON intel BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS intel_updated AFTER UPDATE ON intel BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS intel_deleted AFTER DELETE ON intel BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS documents_inserted AFTER INSERT ON documents BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS documents_updated AFTER UPDATE ON documents BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS documents_deleted AFTER DELETE ON documents BEGIN
+    INSERT INTO register_stamp (id, n) VALUES (0, 1) ON CONFLICT(id) DO UPDATE SET n = n + 1;
+END;
 CREATE TABLE IF NOT EXISTS runs (
     run_id      INTEGER PRIMARY KEY AUTOINCREMENT,
     kind        TEXT NOT NULL,
@@ -258,13 +284,15 @@ class Registry:
         )
         return [IntelRow(*row) for row in rows]
 
-    def intel_stamp(self) -> tuple[int, int, float]:
-        """Changes whenever the register's rows or the documents they belong to change (a cache key)."""
+    def intel_stamp(self) -> tuple[int, float]:
+        """Changes whenever the register's rows or the documents they belong to change (a cache key): the
+        count of writes to them since the registry got its counter (0 before the first), and the latest
+        document change (so a registry file made anew does not repeat an older one's stamp). Two lookups,
+        whatever the size of the register."""
         row = self._db.execute(
-            "SELECT (SELECT COUNT(*) FROM intel), (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM intel), "
-            "(SELECT COALESCE(MAX(updated_at), 0) FROM documents)"
+            "SELECT (SELECT n FROM register_stamp WHERE id = 0), (SELECT MAX(updated_at) FROM documents)"
         ).fetchone()
-        return int(row[0]), int(row[1]), float(row[2])
+        return int(row[0] or 0), float(row[1] or 0.0)
 
     def stale_intel(self, version: int) -> list[tuple[str, str, str | None]]:
         """(source, doc_id, raw_sha256) of live indexed documents whose register rows are missing or
