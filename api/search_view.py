@@ -330,7 +330,7 @@ def direct_answer(state: AppState, found: Retrieved) -> AnswerOut | None:
     question = understand_question(found.params.q, gazetteer)
     if question.asked is None:  # not a question this can answer: no register needed
         return None
-    register = state.register()
+    register = state.register(current=False)  # never waits for a rebuild while an ingest changes the registry
     question = understand_question(found.params.q, gazetteer, register)
     with state.index_lock.read():  # the second search and the text around the passages, as `ask` reads them
         a = answer_search(question, state.require_searcher(), found.result.request, found.result.hits, register).answer
