@@ -221,7 +221,7 @@ class AppState:
 
         ``current=False`` (the direct answer of ``GET /search``): the register as last built, and when the
         registry has changed since, a rebuild in a background thread instead of in the request. A rebuild
-        reads every document's register rows (about 4.5 s at 12,500 documents), and an ingest changes the
+        reads every document's register rows (about 5 s at 12,500 documents), and an ingest changes the
         registry with every document, so each question during an ingest would wait for one. Built in the
         request only when there is none yet."""
         gazetteer = self.require_gazetteer()
