@@ -240,8 +240,8 @@ class AppState:
         starts another) or the last one ended less than four times its own time ago: a rebuild is Python
         work in the server's process, so while an ingest keeps changing the registry, rebuilds take at most
         a fifth of its time from the requests. Measured at 12,500 documents (a rebuild ~5 s), the registry
-        changed every second: questions p50 / p95 115 / 744 ms back to back, 46 / 177 ms with a pause of
-        twice, 41 / 106 ms of four times the rebuild (evaluation/reports/serving.md section 13)."""
+        changed every second: questions p50 / p95 46 / 177 ms with a pause of twice the rebuild, 41 / 106 ms
+        with four times (evaluation/reports/serving.md section 13)."""
         with self._rebuild_lock:
             if self._rebuild is not None and self._rebuild.is_alive():
                 return
